@@ -1,0 +1,13 @@
+//! The BGP protocol as podroute speaks it.
+//!
+//! Data flows through this crate in one direction per layer:
+//!
+//! - [`wire`] turns bytes into typed messages and back. It is pure: no I/O,
+//!   no clock, and no input can make it panic. Every decoding error carries
+//!   the field, the byte offset, and the NOTIFICATION (RFC 4271 §6) or the
+//!   RFC 7606 action it calls for.
+//!
+//! The session state machine, the RIB and the tokio speaker are built on top
+//! of these types; none of them reach past the wire module's public API.
+
+pub mod wire;

@@ -1,0 +1,71 @@
+//! The UPDATE message (RFC 4271 §4.3) with MP-BGP reachability (RFC 4760 §3, §4),
+//! IPv4 NLRI over IPv6 next hops (RFC 8950), ADD-PATH (RFC 7911) and
+//! End-of-RIB markers (RFC 4724 §2).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+
+use super::attribute::PathAttributes;
+use super::error::WireError;
+use super::family::Family;
+use super::prefix::Nlri;
+
+/// An UPDATE message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Update {
+    /// Withdrawn IPv4 unicast prefixes from the classic field.
+    pub withdrawn: Vec<Nlri>,
+    /// Path attributes.
+    pub attributes: PathAttributes,
+    /// MP_REACH_NLRI (type 14), if present.
+    pub mp_reach: Option<MpReach>,
+    /// MP_UNREACH_NLRI (type 15), if present.
+    pub mp_unreach: Option<MpUnreach>,
+    /// Reachable IPv4 unicast prefixes from the classic field.
+    pub nlri: Vec<Nlri>,
+    /// Set when an attribute error calls for treat-as-withdraw (RFC 7606 §2):
+    /// every prefix announced here must be handled as withdrawn.
+    pub treat_as_withdraw: Option<WireError>,
+    /// Malformed attributes that were discarded (RFC 7606 §2), for logging.
+    pub discarded: Vec<WireError>,
+}
+
+/// MP_REACH_NLRI (RFC 4760 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MpReach {
+    /// Family of the NLRI.
+    pub family: Family,
+    /// Next hop for every NLRI in the attribute.
+    pub next_hop: NextHop,
+    /// Reachable prefixes.
+    pub nlri: Vec<Nlri>,
+}
+
+/// MP_UNREACH_NLRI (RFC 4760 §4). An empty list is End-of-RIB for the family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MpUnreach {
+    /// Family of the withdrawn prefixes.
+    pub family: Family,
+    /// Withdrawn prefixes.
+    pub withdrawn: Vec<Nlri>,
+}
+
+/// A next hop from MP_REACH_NLRI (RFC 4760 §3, RFC 2545 §3, RFC 8950 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NextHop {
+    /// An IPv4 next hop (4 bytes).
+    Ipv4 {
+        /// The address.
+        address: Ipv4Addr,
+    },
+    /// An IPv6 global next hop, optionally followed by a link-local one
+    /// (16 or 32 bytes, RFC 2545 §3).
+    Ipv6 {
+        /// The global address.
+        global: Ipv6Addr,
+        /// The link-local address, when the peer shares a link with us.
+        link_local: Option<Ipv6Addr>,
+    },
+}

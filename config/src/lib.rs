@@ -1,0 +1,1 @@
+//! podroute configuration: TOML to a validated, typed `Config`, errors with line:col.

@@ -1,0 +1,1 @@
+//! Kernel route programming: `trait Fib`, `NetlinkFib`, `MemoryFib`.

@@ -1,0 +1,1 @@
+//! The container lab: topologies of BIRD, FRR, GoBGP and podroute in Docker.

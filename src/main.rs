@@ -1,0 +1,3 @@
+//! The `podroute` binary: CLI, daemon wiring, control API.
+
+fn main() {}
