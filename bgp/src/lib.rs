@@ -11,3 +11,4 @@
 //! of these types; none of them reach past the wire module's public API.
 
 pub mod wire;
+pub mod speaker;
