@@ -1,0 +1,48 @@
+//! `trait Fib`: the one interface the daemon uses to program forwarding.
+//!
+//! The daemon's FIB task receives route changes from the BGP speaker, turns
+//! them into [`FibChange`]s and calls [`Fib::apply`] with as many as are
+//! queued, so one kernel round trip carries many routes. Implementations:
+//! [`crate::NetlinkFib`] (the kernel) and [`crate::MemoryFib`] (tests).
+//!
+//! The methods return boxed futures instead of using `async fn` in the
+//! trait: the daemon picks the implementation at run time from its config
+//! (`[fib] enabled`), which needs `dyn Fib`, and spawns the FIB task on a
+//! multi-threaded runtime, which needs the futures to be `Send`. Neither is
+//! possible with `async fn` in traits today; one allocation per call (and
+//! per batch) is negligible next to a netlink round trip.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use ipnetwork::IpNetwork;
+
+use crate::error::FibError;
+use crate::route::{FibChange, Route};
+
+/// A boxed, sendable future returned by [`Fib`] methods.
+pub type FibFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Programs routes into a forwarding table, touching only routes it owns.
+///
+/// Contract (DESIGN.md "Kernel (fib crate)"):
+/// - `replace` of a route identical to the installed one succeeds;
+/// - `remove` of a prefix with no route of ours succeeds;
+/// - a route of another protocol at the same prefix/table/metric is never
+///   modified or removed: `replace` reports a conflict instead;
+/// - `list_owned` returns only our routes, sorted by prefix.
+pub trait Fib: Send + Sync {
+    /// Installs `route`, replacing our previous route for the same prefix.
+    fn replace(&self, route: Route) -> FibFuture<'_, Result<(), FibError>>;
+
+    /// Removes our route for `prefix`, if any.
+    fn remove(&self, prefix: IpNetwork) -> FibFuture<'_, Result<(), FibError>>;
+
+    /// Our routes, sorted by prefix.
+    fn list_owned(&self) -> FibFuture<'_, Result<Vec<Route>, FibError>>;
+
+    /// Applies many changes with many requests in flight; the result at
+    /// index `i` belongs to `changes[i]`. Changes are applied in order, so a
+    /// later change to the same prefix wins.
+    fn apply(&self, changes: Vec<FibChange>) -> FibFuture<'_, Vec<Result<(), FibError>>>;
+}

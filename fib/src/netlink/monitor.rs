@@ -1,0 +1,93 @@
+//! Route events from the kernel, without polling.
+//!
+//! A [`RouteMonitor`] joins the rtnetlink multicast groups for IPv4 and IPv6
+//! routes (`RTNLGRP_IPV4_ROUTE`, `RTNLGRP_IPV6_ROUTE`) on its own rtnetlink
+//! connection. Every route change anyone makes in the namespace arrives as a
+//! `RTM_NEWROUTE` / `RTM_DELROUTE` notification, is decoded into a
+//! [`KernelRoute`] and handed out as a [`RouteEvent`]. The daemon uses them
+//! to put back our routes that someone else deleted or changed (drift) and
+//! to import kernel routes that match `[[import_kernel]]` filters.
+
+use std::io;
+
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::StreamExt;
+use netlink_packet_core::{NLM_F_REPLACE, NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{AsyncSocket, SocketAddr};
+use rtnetlink::constants::{RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE};
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use crate::kernel_route::KernelRoute;
+use crate::netlink::decode::kernel_route;
+
+/// What happened to a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteEventKind {
+    /// A new route (`RTM_NEWROUTE`).
+    Added,
+    /// A route replaced in place (`RTM_NEWROUTE` with `NLM_F_REPLACE`).
+    Changed,
+    /// A route removed (`RTM_DELROUTE`).
+    Deleted,
+}
+
+/// One route notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteEvent {
+    /// Added, changed or deleted.
+    pub kind: RouteEventKind,
+    /// The route as the kernel describes it (protocol and table included).
+    pub route: KernelRoute,
+}
+
+type Notifications = UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>;
+
+/// A subscription to route events (see the module documentation).
+#[derive(Debug)]
+pub struct RouteMonitor {
+    notifications: Notifications,
+    connection: JoinHandle<()>,
+}
+
+impl RouteMonitor {
+    /// Subscribes in the calling thread's network namespace. Must run inside
+    /// a tokio runtime: the rtnetlink connection is spawned as a task.
+    pub fn open() -> io::Result<RouteMonitor> {
+        let (mut connection, _handle, notifications) = rtnetlink::new_connection()?;
+        connection
+            .socket_mut()
+            .socket_mut()
+            .bind(&SocketAddr::new(0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))?;
+        let connection = tokio::spawn(connection);
+        Ok(RouteMonitor { notifications, connection })
+    }
+
+    /// The next route event; `None` once the connection has ended (the
+    /// caller should then re-open and resynchronise with a full listing,
+    /// since events may have been missed).
+    pub async fn next(&mut self) -> Option<RouteEvent> {
+        while let Some((message, _)) = self.notifications.next().await {
+            let replaced = message.header.flags & NLM_F_REPLACE != 0;
+            let (kind, body) = match message.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(body)) => {
+                    (if replaced { RouteEventKind::Changed } else { RouteEventKind::Added }, body)
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(body)) => (RouteEventKind::Deleted, body),
+                _ => continue,
+            };
+            if let Some(route) = kernel_route(&body) {
+                return Some(RouteEvent { kind, route });
+            }
+        }
+        None
+    }
+}
+
+impl Drop for RouteMonitor {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
