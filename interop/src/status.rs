@@ -1,0 +1,92 @@
+//! What the lab reads back from a daemon, in one neutral shape whatever the
+//! daemon: the session state of each neighbor and the routes in its RIB.
+//! The parsers in [`crate::daemon`] fill these from BIRD's text, FRR's JSON,
+//! GoBGP's JSON and podroute's JSON.
+
+use std::net::IpAddr;
+
+/// One neighbor as the daemon reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborStatus {
+    /// The peer's address.
+    pub address: IpAddr,
+    /// The peer's AS.
+    pub remote_asn: Option<u32>,
+    /// RFC 4271 §8.2.2 state name: `Idle`, `Connect`, `Active`, `OpenSent`,
+    /// `OpenConfirm` or `Established`.
+    pub state: String,
+    /// The peer's BGP identifier, once known.
+    pub router_id: Option<String>,
+}
+
+impl NeighborStatus {
+    /// Whether the session is up.
+    pub fn is_established(&self) -> bool {
+        self.state == "Established"
+    }
+}
+
+/// One path in a daemon's RIB.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Route {
+    /// The prefix, `a.b.c.d/len` or `x::/len`.
+    pub prefix: String,
+    /// Next hops, global address first.
+    pub next_hops: Vec<String>,
+    /// AS_PATH flattened (sets are rare in the lab and kept in order).
+    pub as_path: Vec<u32>,
+    /// LOCAL_PREF if present.
+    pub local_pref: Option<u32>,
+    /// MULTI_EXIT_DISC if present.
+    pub med: Option<u32>,
+    /// RFC 1997 communities as `asn:value`, sorted.
+    pub communities: Vec<String>,
+    /// RFC 8092 large communities as `a:b:c`, sorted.
+    pub large_communities: Vec<String>,
+    /// Whether the daemon selected this path as best.
+    pub best: bool,
+    /// Whether the path was learned from a BGP peer (not local).
+    pub learned: bool,
+}
+
+/// Normalises a state name from any daemon's spelling to RFC 4271's.
+pub fn normalise_state(raw: &str) -> String {
+    let lower = raw.trim().to_ascii_lowercase();
+    let name = match lower.as_str() {
+        "idle" | "down" => "Idle",
+        "connect" => "Connect",
+        "active" => "Active",
+        "opensent" => "OpenSent",
+        "openconfirm" => "OpenConfirm",
+        "established" => "Established",
+        _ => return raw.trim().to_string(),
+    };
+    name.to_string()
+}
+
+/// GoBGP's numeric session states (its API's `PeerState.SessionState`).
+pub fn gobgp_state_name(value: u64) -> String {
+    match value {
+        1 => "Idle",
+        2 => "Connect",
+        3 => "Active",
+        4 => "OpenSent",
+        5 => "OpenConfirm",
+        6 => "Established",
+        _ => "Unknown",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_are_normalised() {
+        assert_eq!(normalise_state("ESTABLISHED"), "Established");
+        assert_eq!(normalise_state("opensent"), "OpenSent");
+        assert_eq!(gobgp_state_name(6), "Established");
+        assert_eq!(gobgp_state_name(3), "Active");
+    }
+}
