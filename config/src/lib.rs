@@ -78,7 +78,11 @@ fn parse(text: &str, locator: &Locator<'_>) -> Result<raw::RawConfig, ConfigErro
         let span = inner.span().unwrap_or(0..0);
         // toml's messages can span lines ("invalid string\nexpected ..."):
         // keep one error per line of output.
-        let message = inner.message().trim().replace('\n', "; ");
+        let message = inner
+            .message()
+            .trim()
+            .replace('\n', "; ")
+            .replace("expected i64", "expected an integer");
         locator.error(span, &key, message)
     })
 }

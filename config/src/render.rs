@@ -228,16 +228,16 @@ fn render_term(out: &mut Toml, term: &Term) {
     if let Some(med) = set.med {
         out.raw("set_med", med);
     }
-    out.raw("add_community", list(set.add_communities.iter().map(quote)));
-    out.raw(
+    out.non_empty("add_community", list(set.add_communities.iter().map(quote)));
+    out.non_empty(
         "remove_community",
         list(set.remove_communities.iter().map(quote)),
     );
-    out.raw(
+    out.non_empty(
         "add_large_community",
         list(set.add_large_communities.iter().map(quote)),
     );
-    out.raw(
+    out.non_empty(
         "remove_large_community",
         list(set.remove_large_communities.iter().map(quote)),
     );
@@ -245,9 +245,9 @@ fn render_term(out: &mut Toml, term: &Term) {
 
     let matches = &term.matches;
     out.header("[policy.term.match]");
-    out.raw("prefixes", prefix_list(&matches.prefixes));
-    out.raw("community", list(matches.communities.iter().map(quote)));
-    out.raw(
+    out.non_empty("prefixes", prefix_list(&matches.prefixes));
+    out.non_empty("community", list(matches.communities.iter().map(quote)));
+    out.non_empty(
         "large_community",
         list(matches.large_communities.iter().map(quote)),
     );
@@ -260,7 +260,7 @@ fn render_term(out: &mut Toml, term: &Term) {
         };
         out.raw("as_path_length", format!("{{ min = {}{max} }}", length.min));
     }
-    out.raw("neighbor", list(matches.neighbors.iter().map(quote)));
+    out.non_empty("neighbor", list(matches.neighbors.iter().map(quote)));
 }
 
 fn prefix_list(filters: &[PrefixFilter]) -> String {
@@ -296,6 +296,13 @@ impl Toml {
         }
         self.text.push_str(header);
         self.text.push('\n');
+    }
+
+    /// Writes a list only when it has items; an absent key means the same.
+    fn non_empty(&mut self, key: &str, value: String) {
+        if value != "[]" {
+            self.raw(key, value);
+        }
     }
 
     fn raw(&mut self, key: &str, value: impl Display) {
