@@ -63,11 +63,12 @@ pub struct Aggregator {
 }
 
 /// An extended community (RFC 4360 §2): eight octets, type first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Serialized as text, e.g. `"rt:64512:100"` (see [`super::community`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExtendedCommunity(pub [u8; 8]);
 
-/// A large community (RFC 8092 §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// A large community (RFC 8092 §3). Serialized as `"GLOBAL:LOCAL1:LOCAL2"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LargeCommunity {
     /// Global administrator: an AS number.
     pub global_admin: u32,
@@ -80,7 +81,9 @@ pub struct LargeCommunity {
 /// An attribute podroute does not interpret, kept as received (RFC 4271 §5).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct RawAttribute {
-    /// Attribute flags as received (the Partial bit set when passed on, §5).
+    /// Attribute flags as received, with the Partial bit set because the
+    /// attribute is passed on unrecognized (RFC 4271 §5) and the Extended
+    /// Length bit cleared (the encoder sets it when the value needs it).
     pub flags: u8,
     /// Attribute type code.
     pub type_code: u8,
@@ -105,7 +108,8 @@ pub struct PathAttributes {
     pub atomic_aggregate: bool,
     /// AGGREGATOR (type 7).
     pub aggregator: Option<Aggregator>,
-    /// COMMUNITIES (type 8, RFC 1997), in wire order.
+    /// COMMUNITIES (type 8, RFC 1997), in wire order; serialized as `"64512:100"`.
+    #[serde(serialize_with = "super::community::serialize_communities")]
     pub communities: Vec<u32>,
     /// ORIGINATOR_ID (type 9, RFC 4456 §8).
     pub originator_id: Option<Ipv4Addr>,

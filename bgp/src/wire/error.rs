@@ -45,7 +45,11 @@ pub struct WireError {
 impl WireError {
     /// The NOTIFICATION that reports this error to the peer.
     pub fn notification(&self) -> Notification {
-        Notification { code: self.code, subcode: self.subcode, data: self.data.clone() }
+        Notification {
+            code: self.code,
+            subcode: self.subcode,
+            data: self.data.clone(),
+        }
     }
 }
 
@@ -60,3 +64,43 @@ impl std::fmt::Display for WireError {
 }
 
 impl std::error::Error for WireError {}
+
+impl WireError {
+    /// An error that calls for a session reset, with no NOTIFICATION data.
+    pub fn new(
+        code: u8,
+        subcode: u8,
+        field: &'static str,
+        offset: usize,
+        detail: impl Into<String>,
+    ) -> Self {
+        WireError {
+            code,
+            subcode,
+            data: Vec::new(),
+            field,
+            offset,
+            action: ErrorAction::SessionReset,
+            detail: detail.into(),
+        }
+    }
+
+    /// Sets the NOTIFICATION data (RFC 4271 §6 says which, per error).
+    pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.data = data.into();
+        self
+    }
+
+    /// Sets the RFC 7606 §2 action.
+    pub fn with_action(mut self, action: ErrorAction) -> Self {
+        self.action = action;
+        self
+    }
+
+    /// A value that cannot be put on the wire, e.g. a message longer than the
+    /// negotiated maximum (RFC 4271 §4.1, RFC 8654 §4). Code and subcode are 0:
+    /// such an error is ours, never reported to the peer.
+    pub fn encode(field: &'static str, detail: impl Into<String>) -> Self {
+        WireError::new(0, 0, field, 0, detail)
+    }
+}

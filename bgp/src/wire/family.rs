@@ -37,9 +37,15 @@ pub struct Family {
 
 impl Family {
     /// IPv4 unicast.
-    pub const IPV4_UNICAST: Family = Family { afi: Afi::IPV4, safi: Safi::UNICAST };
+    pub const IPV4_UNICAST: Family = Family {
+        afi: Afi::IPV4,
+        safi: Safi::UNICAST,
+    };
     /// IPv6 unicast.
-    pub const IPV6_UNICAST: Family = Family { afi: Afi::IPV6, safi: Safi::UNICAST };
+    pub const IPV6_UNICAST: Family = Family {
+        afi: Afi::IPV6,
+        safi: Safi::UNICAST,
+    };
 }
 
 impl std::fmt::Display for Family {

@@ -11,18 +11,28 @@
 //! The typed values are plain data with public fields so that the session and
 //! RIB layers, tests and `podroute decode` can build and inspect them freely.
 
+mod as4;
 pub mod attribute;
+mod attribute_decode;
+mod attribute_encode;
 pub mod capability;
+mod capability_codec;
+pub mod community;
 pub mod context;
+mod cursor;
 pub mod error;
 pub mod family;
 pub mod framing;
 pub mod message;
 pub mod notification;
+mod notification_names;
 pub mod open;
+pub mod packing;
 pub mod prefix;
 pub mod route_refresh;
 pub mod update;
+mod update_decode;
+mod update_encode;
 
 pub use attribute::{
     Aggregator, AsPath, AsPathSegment, AsPathSegmentKind, ExtendedCommunity, LargeCommunity,
@@ -36,8 +46,9 @@ pub use context::CodecContext;
 pub use error::{ErrorAction, WireError};
 pub use family::{Afi, Family, Safi};
 pub use message::{Message, MessageType};
-pub use notification::Notification;
+pub use notification::{Notification, code, subcode};
 pub use open::Open;
+pub use packing::{pack_announcements, pack_withdrawals};
 pub use prefix::Nlri;
 pub use route_refresh::{RouteRefresh, RouteRefreshSubtype};
 pub use update::{MpReach, MpUnreach, NextHop, Update};
@@ -50,3 +61,17 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 pub const MAX_EXTENDED_MESSAGE_LEN: usize = 65535;
 /// AS number placed in 2-octet fields when the real AS does not fit (RFC 6793 §9).
 pub const AS_TRANS: u16 = 23456;
+
+/// Lower-case hex of `bytes`, for JSON and log output.
+pub(crate) fn hex_string(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len().saturating_mul(2));
+    for byte in bytes {
+        for nibble in [byte >> 4, byte & 0x0f] {
+            text.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    text
+}

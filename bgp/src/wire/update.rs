@@ -1,6 +1,11 @@
 //! The UPDATE message (RFC 4271 §4.3) with MP-BGP reachability (RFC 4760 §3, §4),
 //! IPv4 NLRI over IPv6 next hops (RFC 8950), ADD-PATH (RFC 7911) and
 //! End-of-RIB markers (RFC 4724 §2).
+//!
+//! The types here are what [`super::Message::decode`] produces for an UPDATE
+//! and what [`super::Message::encode`] consumes; the byte layout is drawn in
+//! `update_encode.rs` and decoded in `update_decode.rs`. Senders that want
+//! many prefixes in few messages use [`super::packing`].
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -68,4 +73,65 @@ pub enum NextHop {
         /// The link-local address, when the peer shares a link with us.
         link_local: Option<Ipv6Addr>,
     },
+}
+
+impl Update {
+    /// The End-of-RIB marker for `family` (RFC 4724 §2): an empty UPDATE for
+    /// IPv4 unicast, an UPDATE holding only an empty MP_UNREACH_NLRI otherwise.
+    pub fn end_of_rib(family: Family) -> Update {
+        if family == Family::IPV4_UNICAST {
+            Update::default()
+        } else {
+            Update {
+                mp_unreach: Some(MpUnreach {
+                    family,
+                    withdrawn: Vec::new(),
+                }),
+                ..Update::default()
+            }
+        }
+    }
+
+    /// The family this UPDATE marks End-of-RIB for, if it is such a marker
+    /// (RFC 4724 §2): nothing withdrawn or announced and no attributes other
+    /// than an empty MP_UNREACH_NLRI.
+    pub fn is_end_of_rib(&self) -> Option<Family> {
+        let bare = self.withdrawn.is_empty()
+            && self.nlri.is_empty()
+            && self.mp_reach.is_none()
+            && self.attributes == PathAttributes::default();
+        if !bare {
+            return None;
+        }
+        match &self.mp_unreach {
+            None => Some(Family::IPV4_UNICAST),
+            Some(unreach) if unreach.withdrawn.is_empty() => Some(unreach.family),
+            Some(_) => None,
+        }
+    }
+
+    /// Every prefix this UPDATE announces, classic and MP, with its family.
+    pub fn announced(&self) -> impl Iterator<Item = (Family, &Nlri)> {
+        let classic = self.nlri.iter().map(|nlri| (Family::IPV4_UNICAST, nlri));
+        let multiprotocol = self
+            .mp_reach
+            .iter()
+            .flat_map(|reach| reach.nlri.iter().map(move |nlri| (reach.family, nlri)));
+        classic.chain(multiprotocol)
+    }
+
+    /// Every prefix this UPDATE withdraws, classic and MP, with its family.
+    pub fn withdrawals(&self) -> impl Iterator<Item = (Family, &Nlri)> {
+        let classic = self
+            .withdrawn
+            .iter()
+            .map(|nlri| (Family::IPV4_UNICAST, nlri));
+        let multiprotocol = self.mp_unreach.iter().flat_map(|unreach| {
+            unreach
+                .withdrawn
+                .iter()
+                .map(move |nlri| (unreach.family, nlri))
+        });
+        classic.chain(multiprotocol)
+    }
 }
