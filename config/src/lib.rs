@@ -3,7 +3,7 @@
 //!
 //! Data flow:
 //!
-//! 1. [`parse`] hands the text to `toml` + serde, into the raw structures of
+//! 1. `parse` hands the text to `toml` + serde, into the raw structures of
 //!    `raw`. Syntax errors, wrong TOML types and unknown keys stop here: serde
 //!    cannot continue past them, so they are reported one at a time, with
 //!    the dotted key path tracked by `serde_path_to_error`.

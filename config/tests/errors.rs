@@ -2,6 +2,14 @@
 //! key path and message. Inputs are written line by line so the expected
 //! positions can be checked by eye.
 
+// Test helpers may unwrap, index and panic: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use config::{Config, ConfigErrors};
 
 /// The displayed errors for `text`, one string per error.
@@ -40,12 +48,20 @@ fn syntax_error_points_at_the_character() {
 #[test]
 fn duplicate_table_is_a_syntax_error() {
     let found = errors(&file(&["[router]", "asn = 1", "[router]"]));
-    assert_eq!(found, ["podroute.toml:3:1: invalid table header; duplicate key `router` in document root"]);
+    assert_eq!(
+        found,
+        ["podroute.toml:3:1: invalid table header; duplicate key `router` in document root"]
+    );
 }
 
 #[test]
 fn unknown_key_names_the_key_and_its_place() {
-    let text = with_router(&["[[neighbor]]", "address = \"198.18.0.2\"", "asn = 64512", "hold_tme = 30"]);
+    let text = with_router(&[
+        "[[neighbor]]",
+        "address = \"198.18.0.2\"",
+        "asn = 64512",
+        "hold_tme = 30",
+    ]);
     let found = errors(&text);
     assert_eq!(found.len(), 1);
     assert!(
@@ -66,7 +82,9 @@ fn unknown_key_inside_an_inline_table() {
     ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:9:41: policy[0].term[0].match.prefixes[0].lee: unknown field `lee`, expected one of `prefix`, `ge`, `le`"]
+        [
+            "podroute.toml:9:41: policy[0].term[0].match.prefixes[0].lee: unknown field `lee`, expected one of `prefix`, `ge`, `le`"
+        ]
     );
 }
 
@@ -74,7 +92,10 @@ fn unknown_key_inside_an_inline_table() {
 fn unknown_section() {
     let found = errors(&file(&["[routr]"]));
     assert_eq!(found.len(), 1);
-    assert!(found[0].starts_with("podroute.toml:1:2: routr: unknown field `routr`"), "{found:?}");
+    assert!(
+        found[0].starts_with("podroute.toml:1:2: routr: unknown field `routr`"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -83,15 +104,29 @@ fn wrong_types_name_the_key() {
         errors(&file(&["[router]", "asn = \"64512\""])),
         ["podroute.toml:2:7: router.asn: invalid type: string \"64512\", expected an integer"]
     );
-    let text = with_router(&["[[neighbor]]", "address = \"198.18.0.3\"", "asn = 1", "families = [\"ipv4\", 6]"]);
+    let text = with_router(&[
+        "[[neighbor]]",
+        "address = \"198.18.0.3\"",
+        "asn = 1",
+        "families = [\"ipv4\", 6]",
+    ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:7:21: neighbor[0].families[1]: invalid type: integer `6`, expected a string"]
+        [
+            "podroute.toml:7:21: neighbor[0].families[1]: invalid type: integer `6`, expected a string"
+        ]
     );
-    let text = with_router(&["[[neighbor]]", "address = \"198.18.0.3\"", "asn = 1", "passive = \"yes\""]);
+    let text = with_router(&[
+        "[[neighbor]]",
+        "address = \"198.18.0.3\"",
+        "asn = 1",
+        "passive = \"yes\"",
+    ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:7:11: neighbor[0].passive: invalid type: string \"yes\", expected a boolean"]
+        [
+            "podroute.toml:7:11: neighbor[0].passive: invalid type: string \"yes\", expected a boolean"
+        ]
     );
 }
 
@@ -102,7 +137,12 @@ fn missing_router_section_and_keys() {
         ["podroute.toml:1:1: router: missing required section [router] (asn and router_id)"]
     );
     assert_eq!(
-        errors(&file(&["[fib]", "enabled = false", "[router]", "max_paths = 2"])),
+        errors(&file(&[
+            "[fib]",
+            "enabled = false",
+            "[router]",
+            "max_paths = 2"
+        ])),
         [
             "podroute.toml:3:1: router.asn: missing required key `asn`",
             "podroute.toml:3:1: router.router_id: missing required key `router_id`",
@@ -151,14 +191,26 @@ fn hold_time_one_or_two_is_refused() {
         errors(&text),
         ["podroute.toml:10:13: neighbor[1].hold_time: hold time must be 0 or at least 3 (got 2)"]
     );
-    let text = with_router(&["[[neighbor]]", "address = \"198.18.0.3\"", "asn = 64512", "hold_time = 65536"]);
+    let text = with_router(&[
+        "[[neighbor]]",
+        "address = \"198.18.0.3\"",
+        "asn = 64512",
+        "hold_time = 65536",
+    ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:7:13: neighbor[0].hold_time: hold time must be 0 or between 3 and 65535 (got 65536)"]
+        [
+            "podroute.toml:7:13: neighbor[0].hold_time: hold time must be 0 or between 3 and 65535 (got 65536)"
+        ]
     );
     // Zero (no keepalives) and three are the edges that are allowed.
     for hold in ["0", "3"] {
-        let text = with_router(&["[[neighbor]]", "address = \"198.18.0.3\"", "asn = 64512", &format!("hold_time = {hold}")]);
+        let text = with_router(&[
+            "[[neighbor]]",
+            "address = \"198.18.0.3\"",
+            "asn = 64512",
+            &format!("hold_time = {hold}"),
+        ]);
         assert!(Config::from_str(&text, "t").is_ok(), "hold_time {hold}");
     }
 }
@@ -268,16 +320,25 @@ fn duplicate_neighbor_addresses() {
     ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:8:11: neighbor[1].address: neighbor 2001:db8::2 is already configured by neighbor[0]"]
+        [
+            "podroute.toml:8:11: neighbor[1].address: neighbor 2001:db8::2 is already configured by neighbor[0]"
+        ]
     );
 }
 
 #[test]
 fn duplicate_originate_prefixes() {
-    let text = with_router(&["[[originate]]", "prefix = \"198.19.2.0/24\"", "[[originate]]", "prefix = \"198.19.2.0/24\""]);
+    let text = with_router(&[
+        "[[originate]]",
+        "prefix = \"198.19.2.0/24\"",
+        "[[originate]]",
+        "prefix = \"198.19.2.0/24\"",
+    ]);
     assert_eq!(
         errors(&text),
-        ["podroute.toml:7:10: originate[1].prefix: 198.19.2.0/24 is already originated by originate[0]"]
+        [
+            "podroute.toml:7:10: originate[1].prefix: 198.19.2.0/24 is already originated by originate[0]"
+        ]
     );
 }
 
@@ -510,7 +571,10 @@ fn all_validation_errors_are_reported_together_in_file_order() {
         "socket_mode = \"x\"",
     ]);
     let found = errors(&text);
-    let lines: Vec<&str> = found.iter().map(|error| error.split(':').nth(1).unwrap()).collect();
+    let lines: Vec<&str> = found
+        .iter()
+        .map(|error| error.split(':').nth(1).unwrap())
+        .collect();
     assert_eq!(lines, ["7", "9", "11"]);
 }
 
@@ -531,12 +595,24 @@ fn errors_type_exposes_fields() {
     let result = Config::from_str(&with_router(&["[fib]", "protocol = 2"]), "x.toml");
     let errors: ConfigErrors = result.unwrap_err();
     let error = &errors.errors[0];
-    assert_eq!((error.file.as_str(), error.line, error.column, error.key.as_str()), ("x.toml", 5, 12, "fib.protocol"));
+    assert_eq!(
+        (
+            error.file.as_str(),
+            error.line,
+            error.column,
+            error.key.as_str()
+        ),
+        ("x.toml", 5, 12, "fib.protocol")
+    );
 }
 
 #[test]
 fn load_reports_an_unreadable_file() {
     let errors = config::load("/nonexistent/podroute.toml").unwrap_err();
     assert_eq!(errors.len(), 1);
-    assert!(errors.to_string().starts_with("/nonexistent/podroute.toml:1:1: cannot read the configuration file"));
+    assert!(
+        errors
+            .to_string()
+            .starts_with("/nonexistent/podroute.toml:1:1: cannot read the configuration file")
+    );
 }

@@ -2,6 +2,14 @@
 //! validate, carry the values they were written with (defaults applied),
 //! and survive a round trip through `Config::to_toml`.
 
+// Test helpers may unwrap, index and panic: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use config::{
     BuiltinPolicy, Community, Config, Family, KernelProtocol, LargeCommunity, LogFormat,
     MaxPrefixAction, NextHopMode, PolicyAction, PolicyDefault,
