@@ -399,8 +399,8 @@ fn listen_range_as_choices() {
         [
             "podroute.toml:7:8: listen_range[0].asns: use either `asn` or `asns`, not both",
             "podroute.toml:8:1: listen_range[1].asn: missing required key `asn` (or `asns`)",
-            "podroute.toml:10:1: listen_range[2].route_reflector_client: route_reflector_client applies to iBGP peers only (RFC 4456 §6); every AS of the range must be the local AS",
             "podroute.toml:12:16: listen_range[2].asns[1]: AS 65001 is listed twice",
+            "podroute.toml:13:26: listen_range[2].route_reflector_client: route_reflector_client applies to iBGP peers only (RFC 4456 §6); every AS of the range must be the local AS",
         ]
     );
 }
@@ -459,7 +459,6 @@ fn neighbor_option_checks() {
     assert_eq!(
         errors(&text),
         [
-            "podroute.toml:4:1: neighbor[0].route_reflector_client: route_reflector_client applies to iBGP neighbors only (RFC 4456 §6)",
             "podroute.toml:7:12: neighbor[0].password: a TCP-MD5 password is 1 to 80 bytes (got 0)",
             "podroute.toml:9:12: neighbor[0].multihop: multihop and ttl_security exclude each other: GTSM always sends TTL 255 (RFC 5082 §3)",
             "podroute.toml:10:18: neighbor[0].source_address: source_address must be of the same family as address",
@@ -469,6 +468,7 @@ fn neighbor_option_checks() {
             "podroute.toml:13:51: neighbor[0].max_prefixes.restart_after: restart_after only applies with action = \"teardown\"",
             "podroute.toml:14:14: neighbor[0].allowas_in: allowas_in must be between 0 and 10 (got 11)",
             "podroute.toml:15:8: neighbor[0].port: port must be between 1 and 65535 (got 0)",
+            "podroute.toml:16:26: neighbor[0].route_reflector_client: route_reflector_client applies to iBGP neighbors only (RFC 4456 §6)",
             "podroute.toml:20:12: neighbor[1].multihop: multihop applies to eBGP only; iBGP sessions already send TTL 255",
             "podroute.toml:21:12: neighbor[1].password: a TCP-MD5 password is 1 to 80 bytes (got 81)",
         ]

@@ -191,10 +191,15 @@ fn neighbor(
         "allowas_in",
         0u8,
     );
-    let route_reflector_client = raw.route_reflector_client.unwrap_or(false);
+    let route_reflector_client = raw
+        .route_reflector_client
+        .as_ref()
+        .is_some_and(|flag| *flag.get_ref());
     if route_reflector_client && !internal {
         checker.report(
-            entry.span(),
+            raw.route_reflector_client
+                .as_ref()
+                .map_or(entry.span(), Spanned::span),
             &field("route_reflector_client"),
             "route_reflector_client applies to iBGP neighbors only (RFC 4456 §6)",
         );
@@ -422,10 +427,13 @@ pub(crate) fn listen_ranges(
             Some(local) => asns.iter().all(|asn| *asn == local),
             None => true,
         };
-        let route_reflector_client = range_table.route_reflector_client.unwrap_or(false);
+        let route_reflector_client = range_table
+            .route_reflector_client
+            .as_ref()
+            .is_some_and(|flag| *flag.get_ref());
         if route_reflector_client && !internal {
             checker.report(
-                entry.span(),
+                range_table.route_reflector_client.as_ref().map_or(entry.span(), Spanned::span),
                 &field("route_reflector_client"),
                 "route_reflector_client applies to iBGP peers only (RFC 4456 §6); every AS of the range must be the local AS",
             );
