@@ -45,6 +45,9 @@ pub struct NeighborSpec {
     pub add_path: bool,
     /// IPv4 NLRI with IPv6 next hops (RFC 8950 extended next hop).
     pub extended_next_hop: bool,
+    /// Offer extended messages up to 65535 octets (RFC 8654). BIRD needs
+    /// it switched on; FRR offers it always; GoBGP does not implement it.
+    pub extended_message: bool,
     /// Hold time offered in OPEN (RFC 4271 §4.2).
     pub hold_time: u16,
 }
@@ -63,6 +66,7 @@ impl NeighborSpec {
             families: Vec::new(),
             add_path: false,
             extended_next_hop: false,
+            extended_message: false,
             hold_time: 90,
         }
     }

@@ -123,6 +123,9 @@ pub fn render(spec: &RouterSpec) -> String {
         if spec.graceful_restart {
             text.push_str("  graceful restart on;\n");
         }
+        if neighbor.extended_message {
+            text.push_str("  enable extended messages on;\n");
+        }
         for family in neighbor.effective_families() {
             text.push_str(&channel(spec, neighbor, family));
         }
