@@ -2,6 +2,10 @@
 //! (route events, next-hop resolution, interface names, kernel errors).
 //! Every test runs in its own network namespace (see support/namespace.rs).
 
+// A test crate: a panic here is a failed test, not a crashed daemon
+// (clippy.toml allows this inside #[test] functions; helpers need it too).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "support/contract.rs"]
 mod contract;
 #[path = "support/namespace.rs"]
