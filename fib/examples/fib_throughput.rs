@@ -16,7 +16,12 @@
 //! The destinations are table entries only (100.64.0.0/10); no packet is
 //! ever sent. Usage: `fib_throughput [ROUTES] [RUNS]`, default 200000 and 3.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -35,9 +40,21 @@ fn ip(arguments: &[&str]) {
 
 fn setup_namespace() {
     ip(&["link", "set", "lo", "up"]);
-    let dummy = Command::new("ip").args(["link", "add", "dummy0", "type", "dummy"]).output().unwrap();
+    let dummy = Command::new("ip")
+        .args(["link", "add", "dummy0", "type", "dummy"])
+        .output()
+        .unwrap();
     if !dummy.status.success() {
-        ip(&["link", "add", "dummy0", "type", "veth", "peer", "name", "dummy0peer"]);
+        ip(&[
+            "link",
+            "add",
+            "dummy0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "dummy0peer",
+        ]);
         ip(&["link", "set", "dummy0peer", "up"]);
     }
     ip(&["address", "add", "198.18.0.1/24", "dev", "dummy0"]);
@@ -49,7 +66,8 @@ fn routes(count: u32) -> Vec<Route> {
     let gateway = NextHop::via("198.18.0.2".parse().unwrap());
     (0..count)
         .map(|offset| {
-            let prefix = IpNetwork::V4(Ipv4Network::new(Ipv4Addr::from(base + offset), 32).unwrap());
+            let prefix =
+                IpNetwork::V4(Ipv4Network::new(Ipv4Addr::from(base + offset), 32).unwrap());
             Route::unicast(prefix, vec![gateway.clone()]).unwrap()
         })
         .collect()
@@ -83,11 +101,17 @@ async fn measure(count: u32, runs: usize) {
     let mut ip_batch = Vec::new();
 
     // iproute2's batch file: the same routes, stamped like ours.
-    let batch_path = std::env::temp_dir().join(format!("fib_throughput_{}.batch", std::process::id()));
+    let batch_path =
+        std::env::temp_dir().join(format!("fib_throughput_{}.batch", std::process::id()));
     {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&batch_path).unwrap());
         for route in &routes {
-            writeln!(file, "route add {} via 198.18.0.2 proto 201 metric 20", route.prefix()).unwrap();
+            writeln!(
+                file,
+                "route add {} via 198.18.0.2 proto 201 metric 20",
+                route.prefix()
+            )
+            .unwrap();
         }
     }
 
@@ -102,7 +126,11 @@ async fn measure(count: u32, runs: usize) {
         // confirms the routes are ours, then they are replaced.
         let repointed: Vec<FibChange> = routes
             .iter()
-            .map(|route| FibChange::Replace(Route::unicast(route.prefix(), vec![other_gateway.clone()]).unwrap()))
+            .map(|route| {
+                FibChange::Replace(
+                    Route::unicast(route.prefix(), vec![other_gateway.clone()]).unwrap(),
+                )
+            })
             .collect();
         let start = Instant::now();
         let results = fib.apply(repointed).await;
@@ -114,7 +142,10 @@ async fn measure(count: u32, runs: usize) {
         listed.push(rate(owned.len(), start.elapsed()));
         assert_eq!(owned.len(), total);
 
-        let removals: Vec<FibChange> = routes.iter().map(|route| FibChange::Remove(route.prefix())).collect();
+        let removals: Vec<FibChange> = routes
+            .iter()
+            .map(|route| FibChange::Remove(route.prefix()))
+            .collect();
         let start = Instant::now();
         let results = fib.apply(removals).await;
         removed.push(rate(total, start.elapsed()));
@@ -138,19 +169,44 @@ async fn measure(count: u32, runs: usize) {
     let _ = std::fs::remove_file(&batch_path);
 
     println!("{total} IPv4 /32 routes via one gateway, median of {runs} runs, routes per second:");
-    println!("  NetlinkFib apply (batched)          {:>10.0}", median(batched.clone()));
-    println!("  NetlinkFib replace, one at a time   {:>10.0}", median(single));
-    println!("  ip -batch                           {:>10.0}", median(ip_batch.clone()));
-    println!("  NetlinkFib apply re-pointing all    {:>10.0}", median(replaced));
-    println!("  NetlinkFib apply removals (batched) {:>10.0}", median(removed));
-    println!("  NetlinkFib list_owned               {:>10.0}", median(listed));
-    println!("  ratio batched / ip -batch           {:>10.2}", median(batched) / median(ip_batch));
+    println!(
+        "  NetlinkFib apply (batched)          {:>10.0}",
+        median(batched.clone())
+    );
+    println!(
+        "  NetlinkFib replace, one at a time   {:>10.0}",
+        median(single)
+    );
+    println!(
+        "  ip -batch                           {:>10.0}",
+        median(ip_batch.clone())
+    );
+    println!(
+        "  NetlinkFib apply re-pointing all    {:>10.0}",
+        median(replaced)
+    );
+    println!(
+        "  NetlinkFib apply removals (batched) {:>10.0}",
+        median(removed)
+    );
+    println!(
+        "  NetlinkFib list_owned               {:>10.0}",
+        median(listed)
+    );
+    println!(
+        "  ratio batched / ip -batch           {:>10.2}",
+        median(batched) / median(ip_batch)
+    );
 }
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let count: u32 = arguments.first().map_or(200_000, |text| text.parse().expect("ROUTES must be a number"));
-    let runs: usize = arguments.get(1).map_or(3, |text| text.parse().expect("RUNS must be a number"));
+    let count: u32 = arguments.first().map_or(200_000, |text| {
+        text.parse().expect("ROUTES must be a number")
+    });
+    let runs: usize = arguments
+        .get(1)
+        .map_or(3, |text| text.parse().expect("RUNS must be a number"));
     if std::env::var_os(INSIDE).is_none() {
         let status = Command::new("unshare")
             .arg("-n")
@@ -161,6 +217,10 @@ fn main() {
             .expect("needs util-linux unshare and root");
         std::process::exit(status.code().unwrap_or(1));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(measure(count, runs.max(1)));
 }

@@ -43,7 +43,9 @@ pub enum FibErrorKind {
     },
     /// A route of another protocol holds the same prefix, table and metric.
     /// podroute never modifies it (DESIGN.md "Own only what is ours").
-    #[error("a route with protocol {protocol} already holds this prefix in table {table} at metric {metric}; left untouched")]
+    #[error(
+        "a route with protocol {protocol} already holds this prefix in table {table} at metric {metric}; left untouched"
+    )]
     Conflict {
         /// `rtm_protocol` of the route that is in the way.
         protocol: u8,
@@ -83,7 +85,11 @@ impl fmt::Display for FibError {
 impl FibError {
     /// An error about `prefix`.
     pub fn new(operation: Operation, prefix: IpNetwork, kind: FibErrorKind) -> Self {
-        FibError { operation, prefix: Some(prefix), kind }
+        FibError {
+            operation,
+            prefix: Some(prefix),
+            kind,
+        }
     }
 
     /// A kernel errno for `prefix` (errno is taken as its absolute value).
@@ -130,7 +136,10 @@ mod tests {
     #[test]
     fn message_names_operation_prefix_and_errno_text() {
         let error = FibError::kernel(Operation::Replace, "198.19.1.0/24".parse().unwrap(), -17);
-        assert_eq!(error.to_string(), "replace 198.19.1.0/24: kernel refused: File exists (errno 17)");
+        assert_eq!(
+            error.to_string(),
+            "replace 198.19.1.0/24: kernel refused: File exists (errno 17)"
+        );
         assert_eq!(error.errno(), Some(17));
         assert!(!error.is_conflict());
     }
@@ -140,10 +149,17 @@ mod tests {
         let error = FibError::new(
             Operation::Replace,
             "2001:db8:1::/64".parse().unwrap(),
-            FibErrorKind::Conflict { protocol: 4, table: 254, metric: 20 },
+            FibErrorKind::Conflict {
+                protocol: 4,
+                table: 254,
+                metric: 20,
+            },
         );
         assert!(error.is_conflict());
         assert!(error.to_string().contains("protocol 4"), "{error}");
-        assert!(error.to_string().starts_with("replace 2001:db8:1::/64"), "{error}");
+        assert!(
+            error.to_string().starts_with("replace 2001:db8:1::/64"),
+            "{error}"
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! - [`netlink`]: [`NetlinkFib`] (batched rtnetlink) and [`RouteMonitor`].
 //! - [`kernel_route`], [`resolve`]: kernel routes of any protocol, and
 //!   next-hop resolution over a snapshot of them.
-//! - [`reconcile`]: from the routes we own to the routes we want.
+//! - [`mod@reconcile`]: from the routes we own to the routes we want.
 //!
 //! Ownership rule (DESIGN.md): every route installed carries our
 //! `rtm_protocol` in our table; no operation here ever modifies or removes

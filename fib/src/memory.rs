@@ -1,6 +1,6 @@
 //! `MemoryFib`: an in-memory FIB for testing the daemon without a kernel.
 //!
-//! Requests flow through [`MemoryFib::execute`], which first consults the
+//! Requests flow through `MemoryFib::execute`, which first consults the
 //! fault plan (injected failures, foreign routes), then updates a `BTreeMap`
 //! keyed by prefix, and finally appends what happened to the journal. Tests
 //! read the journal to assert what the daemon asked for and in which order,
@@ -92,13 +92,19 @@ impl MemoryFib {
     /// An empty table, reporting table 254 and metric 20 in conflicts
     /// (the same defaults as [`crate::NetlinkFibConfig`]).
     pub fn new() -> Self {
-        MemoryFib { table: 254, metric: 20, state: Mutex::new(State::default()) }
+        MemoryFib {
+            table: 254,
+            metric: 20,
+            state: Mutex::new(State::default()),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere while holding the lock leaves consistent data
         // (every mutation is a single map operation), so keep going.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every operation so far, oldest first.
@@ -120,24 +126,38 @@ impl MemoryFib {
     /// with `kind`, leaving the table unchanged.
     pub fn fail_next(&self, prefix: IpNetwork, count: usize, kind: FibErrorKind) {
         let prefix = normalize_prefix(prefix);
-        self.state().faults.insert(prefix, Fault { remaining: count, kind });
+        self.state().faults.insert(
+            prefix,
+            Fault {
+                remaining: count,
+                kind,
+            },
+        );
     }
 
     /// Simulates a route of another protocol (e.g. 4 = static, 2 = kernel)
     /// for `prefix` in our table at our metric.
     pub fn add_foreign(&self, prefix: IpNetwork, protocol: u8) {
         let prefix = normalize_prefix(prefix);
-        self.state().foreign.insert(prefix, ForeignRoute { protocol });
+        self.state()
+            .foreign
+            .insert(prefix, ForeignRoute { protocol });
     }
 
     /// Removes a simulated foreign route; returns whether one was there.
     pub fn remove_foreign(&self, prefix: IpNetwork) -> bool {
-        self.state().foreign.remove(&normalize_prefix(prefix)).is_some()
+        self.state()
+            .foreign
+            .remove(&normalize_prefix(prefix))
+            .is_some()
     }
 
     /// The protocol of the foreign route at `prefix`, if any.
     pub fn foreign_protocol(&self, prefix: IpNetwork) -> Option<u8> {
-        self.state().foreign.get(&normalize_prefix(prefix)).map(|foreign| foreign.protocol)
+        self.state()
+            .foreign
+            .get(&normalize_prefix(prefix))
+            .map(|foreign| foreign.protocol)
     }
 
     /// Simulates someone else deleting our route (drift); not journaled.
@@ -150,11 +170,16 @@ impl MemoryFib {
         let mut state = self.state();
         let prefix = change.prefix();
         let (operation, journal_operation) = match &change {
-            FibChange::Replace(route) => (Operation::Replace, JournalOperation::Replace(route.clone())),
+            FibChange::Replace(route) => {
+                (Operation::Replace, JournalOperation::Replace(route.clone()))
+            }
             FibChange::Remove(_) => (Operation::Remove, JournalOperation::Remove(prefix)),
         };
         let result = Self::execute_locked(&mut state, change, operation, self.table, self.metric);
-        state.journal.push(JournalEntry { operation: journal_operation, result: result.clone() });
+        state.journal.push(JournalEntry {
+            operation: journal_operation,
+            result: result.clone(),
+        });
         result.map(|_| ())
     }
 
@@ -182,7 +207,11 @@ impl MemoryFib {
                     return Err(FibError::new(
                         operation,
                         prefix,
-                        FibErrorKind::Conflict { protocol: foreign.protocol, table, metric },
+                        FibErrorKind::Conflict {
+                            protocol: foreign.protocol,
+                            table,
+                            metric,
+                        },
                     ));
                 }
                 Ok(match state.routes.insert(prefix, route.clone()) {
@@ -214,13 +243,21 @@ impl Fib for MemoryFib {
         Box::pin(async move {
             let mut state = self.state();
             let routes: Vec<Route> = state.routes.values().cloned().collect();
-            state.journal.push(JournalEntry { operation: JournalOperation::List, result: Ok(Effect::Listed) });
+            state.journal.push(JournalEntry {
+                operation: JournalOperation::List,
+                result: Ok(Effect::Listed),
+            });
             Ok(routes)
         })
     }
 
     fn apply(&self, changes: Vec<FibChange>) -> FibFuture<'_, Vec<Result<(), FibError>>> {
-        Box::pin(async move { changes.into_iter().map(|change| self.execute(change)).collect() })
+        Box::pin(async move {
+            changes
+                .into_iter()
+                .map(|change| self.execute(change))
+                .collect()
+        })
     }
 }
 
@@ -234,21 +271,41 @@ mod tests {
     }
 
     fn route(prefix: &str, gateway: &str) -> Route {
-        Route::unicast(network(prefix), vec![NextHop::via(gateway.parse().unwrap())]).unwrap()
+        Route::unicast(
+            network(prefix),
+            vec![NextHop::via(gateway.parse().unwrap())],
+        )
+        .unwrap()
     }
 
     #[tokio::test]
     async fn journal_records_effects_in_order() {
         let fib = MemoryFib::new();
-        fib.replace(route("198.19.1.0/24", "198.18.0.2")).await.unwrap();
-        fib.replace(route("198.19.1.0/24", "198.18.0.2")).await.unwrap();
-        fib.replace(route("198.19.1.0/24", "198.18.0.3")).await.unwrap();
+        fib.replace(route("198.19.1.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
+        fib.replace(route("198.19.1.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
+        fib.replace(route("198.19.1.0/24", "198.18.0.3"))
+            .await
+            .unwrap();
         fib.remove(network("198.19.1.0/24")).await.unwrap();
         fib.remove(network("198.19.1.0/24")).await.unwrap();
-        let effects: Vec<Effect> = fib.take_journal().into_iter().map(|entry| entry.result.unwrap()).collect();
+        let effects: Vec<Effect> = fib
+            .take_journal()
+            .into_iter()
+            .map(|entry| entry.result.unwrap())
+            .collect();
         assert_eq!(
             effects,
-            vec![Effect::Added, Effect::Unchanged, Effect::Updated, Effect::Removed, Effect::Absent]
+            vec![
+                Effect::Added,
+                Effect::Unchanged,
+                Effect::Updated,
+                Effect::Removed,
+                Effect::Absent
+            ]
         );
         assert!(fib.journal().is_empty());
     }
@@ -258,18 +315,25 @@ mod tests {
         let fib = MemoryFib::new();
         let prefix = network("198.19.2.0/24");
         fib.fail_next(prefix, 2, crate::error::kernel_kind(105));
-        let first = fib.replace(route("198.19.2.0/24", "198.18.0.2")).await.unwrap_err();
+        let first = fib
+            .replace(route("198.19.2.0/24", "198.18.0.2"))
+            .await
+            .unwrap_err();
         assert_eq!(first.errno(), Some(105));
         assert_eq!(first.operation, Operation::Replace);
         assert!(fib.remove(prefix).await.is_err());
-        fib.replace(route("198.19.2.0/24", "198.18.0.2")).await.unwrap();
+        fib.replace(route("198.19.2.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
         assert_eq!(fib.snapshot().len(), 1);
     }
 
     #[tokio::test]
     async fn external_delete_is_visible_and_not_journaled() {
         let fib = MemoryFib::new();
-        fib.replace(route("198.19.3.0/24", "198.18.0.2")).await.unwrap();
+        fib.replace(route("198.19.3.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
         fib.take_journal();
         assert!(fib.delete_externally(network("198.19.3.0/24")).is_some());
         assert!(fib.journal().is_empty());

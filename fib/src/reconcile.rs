@@ -18,8 +18,14 @@ use crate::route::{FibChange, Route};
 /// `Remove` for each owned prefix that is no longer desired. If `desired`
 /// holds two routes for one prefix, the later one wins.
 pub fn reconcile(current: &[Route], desired: &[Route]) -> Vec<FibChange> {
-    let current: BTreeMap<IpNetwork, &Route> = current.iter().map(|route| (route.prefix(), route)).collect();
-    let desired: BTreeMap<IpNetwork, &Route> = desired.iter().map(|route| (route.prefix(), route)).collect();
+    let current: BTreeMap<IpNetwork, &Route> = current
+        .iter()
+        .map(|route| (route.prefix(), route))
+        .collect();
+    let desired: BTreeMap<IpNetwork, &Route> = desired
+        .iter()
+        .map(|route| (route.prefix(), route))
+        .collect();
     let mut changes = Vec::new();
     // Both maps iterate in prefix order; merge them.
     let mut prefixes: Vec<IpNetwork> = current.keys().chain(desired.keys()).copied().collect();
@@ -42,7 +48,11 @@ mod tests {
     use crate::route::{Interface, NextHop};
 
     fn route(prefix: &str, gateway: &str) -> Route {
-        Route::unicast(prefix.parse().unwrap(), vec![NextHop::via(gateway.parse().unwrap())]).unwrap()
+        Route::unicast(
+            prefix.parse().unwrap(),
+            vec![NextHop::via(gateway.parse().unwrap())],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -81,16 +91,25 @@ mod tests {
     fn blackhole_and_unicast_for_one_prefix_differ() {
         let prefix = "198.19.9.0/24".parse().unwrap();
         assert_eq!(
-            reconcile(&[route("198.19.9.0/24", "198.18.0.2")], &[Route::blackhole(prefix)]),
+            reconcile(
+                &[route("198.19.9.0/24", "198.18.0.2")],
+                &[Route::blackhole(prefix)]
+            ),
             vec![FibChange::Replace(Route::blackhole(prefix))]
         );
     }
 
     #[test]
     fn later_duplicate_in_desired_wins_and_output_is_deterministic() {
-        let desired = vec![route("198.19.5.0/24", "198.18.0.2"), route("198.19.5.0/24", "198.18.0.9")];
+        let desired = vec![
+            route("198.19.5.0/24", "198.18.0.2"),
+            route("198.19.5.0/24", "198.18.0.9"),
+        ];
         let first = reconcile(&[], &desired);
-        assert_eq!(first, vec![FibChange::Replace(route("198.19.5.0/24", "198.18.0.9"))]);
+        assert_eq!(
+            first,
+            vec![FibChange::Replace(route("198.19.5.0/24", "198.18.0.9"))]
+        );
         assert_eq!(first, reconcile(&[], &desired));
         assert!(reconcile(&[], &[]).is_empty());
     }

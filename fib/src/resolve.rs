@@ -52,11 +52,19 @@ pub fn resolve_next_hop(gateway: IpAddr, routes: &[KernelRoute]) -> Resolution {
         };
         match (hop.gateway, hop.interface) {
             (None, Some(interface)) => {
-                return Resolution::Resolved { gateway: target, interface, connected: depth == 0 };
+                return Resolution::Resolved {
+                    gateway: target,
+                    interface,
+                    connected: depth == 0,
+                };
             }
             (None, None) => return Resolution::Unresolvable,
             (Some(next), Some(interface)) => {
-                return Resolution::Resolved { gateway: next, interface, connected: false };
+                return Resolution::Resolved {
+                    gateway: next,
+                    interface,
+                    connected: false,
+                };
             }
             (Some(next), None) => target = next,
         }
@@ -70,8 +78,17 @@ pub fn resolve_next_hop(gateway: IpAddr, routes: &[KernelRoute]) -> Resolution {
 fn longest_match(address: IpAddr, routes: &[KernelRoute]) -> Option<&KernelRoute> {
     routes
         .iter()
-        .filter(|route| route.route_type == KernelRouteType::Unicast && route.prefix.contains(address))
-        .min_by_key(|route| (Reverse(route.prefix.prefix()), route.metric, route.table, route.prefix))
+        .filter(|route| {
+            route.route_type == KernelRouteType::Unicast && route.prefix.contains(address)
+        })
+        .min_by_key(|route| {
+            (
+                Reverse(route.prefix.prefix()),
+                route.metric,
+                route.table,
+                route.prefix,
+            )
+        })
 }
 
 #[cfg(test)]
@@ -79,7 +96,12 @@ mod tests {
     use super::*;
     use crate::kernel_route::KernelNextHop;
 
-    fn route(prefix: &str, gateway: Option<&str>, interface: Option<u32>, metric: u32) -> KernelRoute {
+    fn route(
+        prefix: &str,
+        gateway: Option<&str>,
+        interface: Option<u32>,
+        metric: u32,
+    ) -> KernelRoute {
         KernelRoute {
             prefix: prefix.parse().unwrap(),
             table: 254,
@@ -87,7 +109,11 @@ mod tests {
             metric,
             scope: if gateway.is_some() { 0 } else { 253 },
             route_type: KernelRouteType::Unicast,
-            next_hops: vec![KernelNextHop { gateway: gateway.map(|text| text.parse().unwrap()), interface, weight: 1 }],
+            next_hops: vec![KernelNextHop {
+                gateway: gateway.map(|text| text.parse().unwrap()),
+                interface,
+                weight: 1,
+            }],
         }
     }
 
@@ -97,19 +123,33 @@ mod tests {
 
     #[test]
     fn gateway_on_connected_subnet_resolves_to_itself() {
-        let routes = vec![route("198.18.0.0/24", None, Some(3), 0), route("0.0.0.0/0", Some("198.18.0.254"), Some(3), 0)];
+        let routes = vec![
+            route("198.18.0.0/24", None, Some(3), 0),
+            route("0.0.0.0/0", Some("198.18.0.254"), Some(3), 0),
+        ];
         assert_eq!(
             resolve_next_hop(address("198.18.0.7"), &routes),
-            Resolution::Resolved { gateway: address("198.18.0.7"), interface: 3, connected: true }
+            Resolution::Resolved {
+                gateway: address("198.18.0.7"),
+                interface: 3,
+                connected: true
+            }
         );
     }
 
     #[test]
     fn gateway_behind_another_route_resolves_recursively() {
-        let routes = vec![route("198.18.0.0/24", None, Some(3), 0), route("198.18.8.0/24", Some("198.18.0.1"), Some(3), 0)];
+        let routes = vec![
+            route("198.18.0.0/24", None, Some(3), 0),
+            route("198.18.8.0/24", Some("198.18.0.1"), Some(3), 0),
+        ];
         assert_eq!(
             resolve_next_hop(address("198.18.8.9"), &routes),
-            Resolution::Resolved { gateway: address("198.18.0.1"), interface: 3, connected: false }
+            Resolution::Resolved {
+                gateway: address("198.18.0.1"),
+                interface: 3,
+                connected: false
+            }
         );
     }
 
@@ -122,7 +162,11 @@ mod tests {
         ];
         assert_eq!(
             resolve_next_hop(address("2001:db8:9::1"), &routes),
-            Resolution::Resolved { gateway: address("2001:db8::1"), interface: 5, connected: false }
+            Resolution::Resolved {
+                gateway: address("2001:db8::1"),
+                interface: 5,
+                connected: false
+            }
         );
     }
 
@@ -136,24 +180,40 @@ mod tests {
         ];
         assert_eq!(
             resolve_next_hop(address("198.18.4.4"), &routes),
-            Resolution::Resolved { gateway: address("198.18.1.3"), interface: 2, connected: false }
+            Resolution::Resolved {
+                gateway: address("198.18.1.3"),
+                interface: 2,
+                connected: false
+            }
         );
     }
 
     #[test]
     fn uncovered_blackholed_or_looping_gateways_are_unresolvable() {
-        assert_eq!(resolve_next_hop(address("198.18.0.7"), &[]), Resolution::Unresolvable);
+        assert_eq!(
+            resolve_next_hop(address("198.18.0.7"), &[]),
+            Resolution::Unresolvable
+        );
         let mut blackhole = route("198.18.0.0/24", None, None, 0);
         blackhole.route_type = KernelRouteType::Blackhole;
-        assert_eq!(resolve_next_hop(address("198.18.0.7"), &[blackhole]), Resolution::Unresolvable);
+        assert_eq!(
+            resolve_next_hop(address("198.18.0.7"), &[blackhole]),
+            Resolution::Unresolvable
+        );
         let looping = vec![
             route("198.18.1.0/24", Some("198.18.2.1"), None, 0),
             route("198.18.2.0/24", Some("198.18.1.1"), None, 0),
         ];
-        assert_eq!(resolve_next_hop(address("198.18.1.5"), &looping), Resolution::Unresolvable);
+        assert_eq!(
+            resolve_next_hop(address("198.18.1.5"), &looping),
+            Resolution::Unresolvable
+        );
         // An IPv4 route never resolves an IPv6 gateway.
         assert_eq!(
-            resolve_next_hop(address("2001:db8::1"), &[route("0.0.0.0/0", None, Some(1), 0)]),
+            resolve_next_hop(
+                address("2001:db8::1"),
+                &[route("0.0.0.0/0", None, Some(1), 0)]
+            ),
             Resolution::Unresolvable
         );
     }

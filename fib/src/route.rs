@@ -57,7 +57,11 @@ pub struct NextHop {
 impl NextHop {
     /// A next hop of weight 1 with no interface pinned.
     pub fn via(gateway: IpAddr) -> Self {
-        NextHop { gateway, interface: None, weight: 1 }
+        NextHop {
+            gateway,
+            interface: None,
+            weight: 1,
+        }
     }
 
     /// The same next hop, leaving by `interface`.
@@ -163,10 +167,17 @@ impl Route {
         }
         for hop in &next_hops {
             if hop.weight == 0 || hop.weight > MAX_WEIGHT {
-                return Err(RouteError::Weight { prefix, gateway: hop.gateway, weight: hop.weight });
+                return Err(RouteError::Weight {
+                    prefix,
+                    gateway: hop.gateway,
+                    weight: hop.weight,
+                });
             }
             if prefix.is_ipv6() && hop.gateway.is_ipv4() {
-                return Err(RouteError::GatewayFamily { prefix, gateway: hop.gateway });
+                return Err(RouteError::GatewayFamily {
+                    prefix,
+                    gateway: hop.gateway,
+                });
             }
         }
         // Weight only shares traffic within an ECMP set; the kernel does not
@@ -176,12 +187,20 @@ impl Route {
         }
         next_hops.sort();
         next_hops.dedup();
-        Ok(Route { prefix, next_hops, kind: RouteKind::Unicast })
+        Ok(Route {
+            prefix,
+            next_hops,
+            kind: RouteKind::Unicast,
+        })
     }
 
     /// A blackhole route for `prefix` (no next hops).
     pub fn blackhole(prefix: IpNetwork) -> Route {
-        Route { prefix: normalize_prefix(prefix), next_hops: Vec::new(), kind: RouteKind::Blackhole }
+        Route {
+            prefix: normalize_prefix(prefix),
+            next_hops: Vec::new(),
+            kind: RouteKind::Blackhole,
+        }
     }
 
     /// The destination prefix, host bits cleared.
@@ -274,12 +293,18 @@ mod tests {
     fn next_hop_order_does_not_change_equality() {
         let first = Route::unicast(
             network("198.19.1.0/24"),
-            vec![NextHop::via(address("198.18.0.3")), NextHop::via(address("198.18.0.2"))],
+            vec![
+                NextHop::via(address("198.18.0.3")),
+                NextHop::via(address("198.18.0.2")),
+            ],
         )
         .unwrap();
         let second = Route::unicast(
             network("198.19.1.0/24"),
-            vec![NextHop::via(address("198.18.0.2")), NextHop::via(address("198.18.0.3"))],
+            vec![
+                NextHop::via(address("198.18.0.2")),
+                NextHop::via(address("198.18.0.3")),
+            ],
         )
         .unwrap();
         assert_eq!(first, second);
@@ -290,34 +315,58 @@ mod tests {
     fn host_bits_are_cleared() {
         let route = Route::blackhole(network("198.19.1.77/24"));
         assert_eq!(route.prefix(), network("198.19.1.0/24"));
-        assert_eq!(FibChange::Remove(network("2001:db8::5/64")).prefix(), network("2001:db8::/64"));
+        assert_eq!(
+            FibChange::Remove(network("2001:db8::5/64")).prefix(),
+            network("2001:db8::/64")
+        );
     }
 
     #[test]
     fn invalid_routes_are_refused() {
         assert_eq!(
             Route::unicast(network("198.19.1.0/24"), vec![]),
-            Err(RouteError::NoNextHop { prefix: network("198.19.1.0/24") })
+            Err(RouteError::NoNextHop {
+                prefix: network("198.19.1.0/24")
+            })
         );
         assert!(matches!(
-            Route::unicast(network("198.19.1.0/24"), vec![NextHop::via(address("198.18.0.2")).with_weight(0)]),
+            Route::unicast(
+                network("198.19.1.0/24"),
+                vec![NextHop::via(address("198.18.0.2")).with_weight(0)]
+            ),
             Err(RouteError::Weight { weight: 0, .. })
         ));
         assert!(matches!(
-            Route::unicast(network("198.19.1.0/24"), vec![NextHop::via(address("198.18.0.2")).with_weight(257)]),
+            Route::unicast(
+                network("198.19.1.0/24"),
+                vec![NextHop::via(address("198.18.0.2")).with_weight(257)]
+            ),
             Err(RouteError::Weight { weight: 257, .. })
         ));
         assert!(matches!(
-            Route::unicast(network("2001:db8:1::/64"), vec![NextHop::via(address("198.18.0.2"))]),
+            Route::unicast(
+                network("2001:db8:1::/64"),
+                vec![NextHop::via(address("198.18.0.2"))]
+            ),
             Err(RouteError::GatewayFamily { .. })
         ));
         // RFC 8950: the other direction is allowed.
-        assert!(Route::unicast(network("198.19.1.0/24"), vec![NextHop::via(address("2001:db8::2"))]).is_ok());
+        assert!(
+            Route::unicast(
+                network("198.19.1.0/24"),
+                vec![NextHop::via(address("2001:db8::2"))]
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn satisfies_accepts_any_interface_when_none_is_asked() {
-        let desired = Route::unicast(network("198.19.1.0/24"), vec![NextHop::via(address("198.18.0.2"))]).unwrap();
+        let desired = Route::unicast(
+            network("198.19.1.0/24"),
+            vec![NextHop::via(address("198.18.0.2"))],
+        )
+        .unwrap();
         let installed = Route::unicast(
             network("198.19.1.0/24"),
             vec![NextHop::via(address("198.18.0.2")).with_interface(Interface::Index(4))],
@@ -326,14 +375,20 @@ mod tests {
         assert!(installed.satisfies(&desired));
         assert!(!desired.satisfies(&installed));
         // A lone next hop's weight means nothing and is normalised away...
-        let lone_weighted =
-            Route::unicast(network("198.19.1.0/24"), vec![NextHop::via(address("198.18.0.2")).with_weight(3)]).unwrap();
+        let lone_weighted = Route::unicast(
+            network("198.19.1.0/24"),
+            vec![NextHop::via(address("198.18.0.2")).with_weight(3)],
+        )
+        .unwrap();
         assert!(installed.satisfies(&lone_weighted));
         // ...but within an ECMP set it is part of the route.
         let ecmp = |weight| {
             Route::unicast(
                 network("198.19.1.0/24"),
-                vec![NextHop::via(address("198.18.0.2")).with_weight(weight), NextHop::via(address("198.18.0.3"))],
+                vec![
+                    NextHop::via(address("198.18.0.2")).with_weight(weight),
+                    NextHop::via(address("198.18.0.3")),
+                ],
             )
             .unwrap()
         };
@@ -348,7 +403,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(good.prefix(), network("198.19.1.0/24"));
-        let bad = serde_json::from_str::<Route>(r#"{"prefix":"198.19.1.0/24","next_hops":[],"kind":"unicast"}"#);
+        let bad = serde_json::from_str::<Route>(
+            r#"{"prefix":"198.19.1.0/24","next_hops":[],"kind":"unicast"}"#,
+        );
         assert!(bad.is_err());
     }
 }

@@ -2,7 +2,12 @@
 
 // A test crate: a panic here is a failed test, not a crashed daemon
 // (clippy.toml allows this inside #[test] functions; helpers need it too).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/contract.rs"]
 mod contract;
@@ -41,8 +46,12 @@ where
     F: FnOnce(MemoryTarget) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(case(MemoryTarget { fib: MemoryFib::new() }));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(case(MemoryTarget {
+        fib: MemoryFib::new(),
+    }));
 }
 
 contract_tests!(run);

@@ -4,7 +4,12 @@
 
 // A test crate: a panic here is a failed test, not a crashed daemon
 // (clippy.toml allows this inside #[test] functions; helpers need it too).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/contract.rs"]
 mod contract;
@@ -16,8 +21,8 @@ use std::time::Duration;
 
 use contract::{Placement, Target, address, network, unicast};
 use fib::{
-    Fib, FibChange, FibErrorKind, Interface, KernelRoute, NetlinkFib, NetlinkFibConfig, NextHop, Resolution, Route,
-    RouteEvent, RouteEventKind, RouteMonitor, resolve_next_hop,
+    Fib, FibChange, FibErrorKind, Interface, KernelRoute, NetlinkFib, NetlinkFibConfig, NextHop,
+    Resolution, Route, RouteEvent, RouteEventKind, RouteMonitor, resolve_next_hop,
 };
 use ipnetwork::IpNetwork;
 use namespace::{in_namespace, ip, ip_output};
@@ -38,7 +43,10 @@ impl NetlinkTarget {
             (Placement::OtherTable, true) => (OTHER_TABLE, "-4"),
             (Placement::OtherTable, false) => (OTHER_TABLE, "-6"),
         };
-        format!("{family} route {{}} {prefix} {{}} proto {protocol} table {table} metric {}", config.metric)
+        format!(
+            "{family} route {{}} {prefix} {{}} proto {protocol} table {table} metric {}",
+            config.metric
+        )
     }
 }
 
@@ -50,15 +58,29 @@ impl Target for NetlinkTarget {
     }
 
     async fn plant(&self, prefix: IpNetwork, protocol: u8, placement: Placement) {
-        let gateway = if prefix.is_ipv4() { "via 198.18.0.9" } else { "via 2001:db8::9" };
-        let command = self.route_command(prefix, protocol, placement).replacen("{}", "add", 1).replacen("{}", gateway, 1);
+        let gateway = if prefix.is_ipv4() {
+            "via 198.18.0.9"
+        } else {
+            "via 2001:db8::9"
+        };
+        let command = self
+            .route_command(prefix, protocol, placement)
+            .replacen("{}", "add", 1)
+            .replacen("{}", gateway, 1);
         ip(&command);
     }
 
     async fn planted_present(&self, prefix: IpNetwork, protocol: u8, placement: Placement) -> bool {
-        let command = self.route_command(prefix, protocol, placement).replacen("{}", "show", 1).replacen("{}", "", 1);
+        let command = self
+            .route_command(prefix, protocol, placement)
+            .replacen("{}", "show", 1)
+            .replacen("{}", "", 1);
         let output = ip_output(&command);
-        let gateway = if prefix.is_ipv4() { "via 198.18.0.9" } else { "via 2001:db8::9" };
+        let gateway = if prefix.is_ipv4() {
+            "via 198.18.0.9"
+        } else {
+            "via 2001:db8::9"
+        };
         output.lines().any(|line| line.contains(gateway))
     }
 }
@@ -77,7 +99,10 @@ where
 contract_tests!(run);
 
 /// Waits for the next event matching `wanted`, skipping others.
-async fn expect_event(monitor: &mut RouteMonitor, wanted: impl Fn(&RouteEvent) -> bool) -> RouteEvent {
+async fn expect_event(
+    monitor: &mut RouteMonitor,
+    wanted: impl Fn(&RouteEvent) -> bool,
+) -> RouteEvent {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let event = monitor.next().await.expect("monitor ended");
@@ -92,38 +117,51 @@ async fn expect_event(monitor: &mut RouteMonitor, wanted: impl Fn(&RouteEvent) -
 
 #[test]
 fn route_events_report_added_changed_and_deleted_with_owner() {
-    in_namespace("route_events_report_added_changed_and_deleted_with_owner", || async {
-        let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
-        let config = fib.config();
-        let mut monitor = fib.watch().unwrap();
-        let prefix = network("198.19.20.0/24");
-        let is_ours = |event: &RouteEvent| event.route.prefix == prefix;
+    in_namespace(
+        "route_events_report_added_changed_and_deleted_with_owner",
+        || async {
+            let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+            let config = fib.config();
+            let mut monitor = fib.watch().unwrap();
+            let prefix = network("198.19.20.0/24");
+            let is_ours = |event: &RouteEvent| event.route.prefix == prefix;
 
-        fib.replace(unicast("198.19.20.0/24", &["198.18.0.2"])).await.unwrap();
-        let added = expect_event(&mut monitor, is_ours).await;
-        assert_eq!(added.kind, RouteEventKind::Added);
-        assert!(config.owns(&added.route));
-        assert_eq!(added.route.protocol, 201);
-        assert_eq!(added.route.table, 254);
+            fib.replace(unicast("198.19.20.0/24", &["198.18.0.2"]))
+                .await
+                .unwrap();
+            let added = expect_event(&mut monitor, is_ours).await;
+            assert_eq!(added.kind, RouteEventKind::Added);
+            assert!(config.owns(&added.route));
+            assert_eq!(added.route.protocol, 201);
+            assert_eq!(added.route.table, 254);
 
-        fib.replace(unicast("198.19.20.0/24", &["198.18.0.3"])).await.unwrap();
-        let changed = expect_event(&mut monitor, is_ours).await;
-        assert_eq!(changed.kind, RouteEventKind::Changed);
-        assert_eq!(changed.route.next_hops[0].gateway, Some(address("198.18.0.3")));
+            fib.replace(unicast("198.19.20.0/24", &["198.18.0.3"]))
+                .await
+                .unwrap();
+            let changed = expect_event(&mut monitor, is_ours).await;
+            assert_eq!(changed.kind, RouteEventKind::Changed);
+            assert_eq!(
+                changed.route.next_hops[0].gateway,
+                Some(address("198.18.0.3"))
+            );
 
-        // Someone else deletes our route: the daemon must learn of it.
-        ip("route del 198.19.20.0/24 proto 201 metric 20");
-        let deleted = expect_event(&mut monitor, is_ours).await;
-        assert_eq!(deleted.kind, RouteEventKind::Deleted);
-        assert!(config.owns(&deleted.route));
+            // Someone else deletes our route: the daemon must learn of it.
+            ip("route del 198.19.20.0/24 proto 201 metric 20");
+            let deleted = expect_event(&mut monitor, is_ours).await;
+            assert_eq!(deleted.kind, RouteEventKind::Deleted);
+            assert!(config.owns(&deleted.route));
 
-        // Routes of other programs are reported with their protocol too.
-        ip("-6 route add 2001:db8:90::/64 via 2001:db8::9 proto static");
-        let foreign = expect_event(&mut monitor, |event| event.route.prefix == network("2001:db8:90::/64")).await;
-        assert_eq!(foreign.kind, RouteEventKind::Added);
-        assert_eq!(foreign.route.protocol, contract::STATIC);
-        assert!(!config.owns(&foreign.route));
-    });
+            // Routes of other programs are reported with their protocol too.
+            ip("-6 route add 2001:db8:90::/64 via 2001:db8::9 proto static");
+            let foreign = expect_event(&mut monitor, |event| {
+                event.route.prefix == network("2001:db8:90::/64")
+            })
+            .await;
+            assert_eq!(foreign.kind, RouteEventKind::Added);
+            assert_eq!(foreign.route.protocol, contract::STATIC);
+            assert!(!config.owns(&foreign.route));
+        },
+    );
 }
 
 #[test]
@@ -136,22 +174,41 @@ fn next_hops_resolve_over_a_kernel_snapshot() {
         let index: u32 = dummy.split(':').next().unwrap().trim().parse().unwrap();
         assert_eq!(
             resolve_next_hop(address("198.18.0.7"), &snapshot),
-            Resolution::Resolved { gateway: address("198.18.0.7"), interface: index, connected: true }
+            Resolution::Resolved {
+                gateway: address("198.18.0.7"),
+                interface: index,
+                connected: true
+            }
         );
         assert_eq!(
             resolve_next_hop(address("198.18.50.1"), &snapshot),
-            Resolution::Resolved { gateway: address("198.18.0.5"), interface: index, connected: false }
+            Resolution::Resolved {
+                gateway: address("198.18.0.5"),
+                interface: index,
+                connected: false
+            }
         );
         assert_eq!(
             resolve_next_hop(address("2001:db8::7"), &snapshot),
-            Resolution::Resolved { gateway: address("2001:db8::7"), interface: index, connected: true }
+            Resolution::Resolved {
+                gateway: address("2001:db8::7"),
+                interface: index,
+                connected: true
+            }
         );
-        assert_eq!(resolve_next_hop(address("198.18.77.1"), &snapshot), Resolution::Unresolvable);
+        assert_eq!(
+            resolve_next_hop(address("198.18.77.1"), &snapshot),
+            Resolution::Unresolvable
+        );
         // The snapshot includes every protocol, sorted.
         let mut sorted = snapshot.clone();
         sorted.sort();
         assert_eq!(snapshot, sorted);
-        assert!(snapshot.iter().any(|route| route.protocol == contract::KERNEL));
+        assert!(
+            snapshot
+                .iter()
+                .any(|route| route.protocol == contract::KERNEL)
+        );
     });
 }
 
@@ -161,15 +218,24 @@ fn interfaces_may_be_named() {
         let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
         let named = Route::unicast(
             network("198.19.30.0/24"),
-            vec![NextHop::via(address("198.18.0.2")).with_interface(Interface::Name("dummy0".into()))],
+            vec![
+                NextHop::via(address("198.18.0.2"))
+                    .with_interface(Interface::Name("dummy0".into())),
+            ],
         )
         .unwrap();
         fib.replace(named).await.unwrap();
         let listed = fib.list_owned().await.unwrap();
-        assert!(matches!(listed[0].next_hops()[0].interface, Some(Interface::Index(_))));
+        assert!(matches!(
+            listed[0].next_hops()[0].interface,
+            Some(Interface::Index(_))
+        ));
         let missing = Route::unicast(
             network("198.19.31.0/24"),
-            vec![NextHop::via(address("198.18.0.2")).with_interface(Interface::Name("nosuch0".into()))],
+            vec![
+                NextHop::via(address("198.18.0.2"))
+                    .with_interface(Interface::Name("nosuch0".into())),
+            ],
         )
         .unwrap();
         let error = fib.replace(missing).await.unwrap_err();
@@ -180,38 +246,61 @@ fn interfaces_may_be_named() {
 
 #[test]
 fn kernel_refusals_name_operation_prefix_and_errno() {
-    in_namespace("kernel_refusals_name_operation_prefix_and_errno", || async {
-        let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
-        // No connected route covers this gateway: the kernel says ENETUNREACH.
-        let results = fib
-            .apply(vec![
-                FibChange::Replace(unicast("198.19.40.0/24", &["198.18.99.1"])),
-                FibChange::Replace(unicast("198.19.41.0/24", &["198.18.0.2"])),
-            ])
-            .await;
-        let error = results[0].as_ref().unwrap_err();
-        assert_eq!(error.errno(), Some(101), "{error}");
-        assert_eq!(error.to_string(), "replace 198.19.40.0/24: kernel refused: Network is unreachable (errno 101)");
-        // One failure does not stop the rest of the batch.
-        results[1].as_ref().unwrap();
-        assert_eq!(fib.list_owned().await.unwrap().len(), 1);
-    });
+    in_namespace(
+        "kernel_refusals_name_operation_prefix_and_errno",
+        || async {
+            let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+            // No connected route covers this gateway: the kernel says ENETUNREACH.
+            let results = fib
+                .apply(vec![
+                    FibChange::Replace(unicast("198.19.40.0/24", &["198.18.99.1"])),
+                    FibChange::Replace(unicast("198.19.41.0/24", &["198.18.0.2"])),
+                ])
+                .await;
+            let error = results[0].as_ref().unwrap_err();
+            assert_eq!(error.errno(), Some(101), "{error}");
+            assert_eq!(
+                error.to_string(),
+                "replace 198.19.40.0/24: kernel refused: Network is unreachable (errno 101)"
+            );
+            // One failure does not stop the rest of the batch.
+            results[1].as_ref().unwrap();
+            assert_eq!(fib.list_owned().await.unwrap().len(), 1);
+        },
+    );
 }
 
 #[test]
 fn configured_table_protocol_and_metric_are_stamped() {
-    in_namespace("configured_table_protocol_and_metric_are_stamped", || async {
-        let config = NetlinkFibConfig { table: 1000, protocol: 77, metric: 5 };
-        let fib = NetlinkFib::new(config).unwrap();
-        fib.replace(unicast("198.19.50.0/24", &["198.18.0.2"])).await.unwrap();
-        fib.replace(Route::blackhole(network("2001:db8:a0::/64"))).await.unwrap();
-        let shown = ip_output("-4 route show table 1000");
-        assert!(shown.contains("198.19.50.0/24 via 198.18.0.2 dev dummy0 proto 77 metric 5"), "{shown}");
-        let shown = ip_output("-6 route show table 1000");
-        assert!(shown.contains("blackhole 2001:db8:a0::/64 dev lo proto 77 metric 5"), "{shown}");
-        // The default-configured FIB (table 254, protocol 201) owns none of it.
-        let default = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
-        assert!(default.list_owned().await.unwrap().is_empty());
-        assert_eq!(fib.list_owned().await.unwrap().len(), 2);
-    });
+    in_namespace(
+        "configured_table_protocol_and_metric_are_stamped",
+        || async {
+            let config = NetlinkFibConfig {
+                table: 1000,
+                protocol: 77,
+                metric: 5,
+            };
+            let fib = NetlinkFib::new(config).unwrap();
+            fib.replace(unicast("198.19.50.0/24", &["198.18.0.2"]))
+                .await
+                .unwrap();
+            fib.replace(Route::blackhole(network("2001:db8:a0::/64")))
+                .await
+                .unwrap();
+            let shown = ip_output("-4 route show table 1000");
+            assert!(
+                shown.contains("198.19.50.0/24 via 198.18.0.2 dev dummy0 proto 77 metric 5"),
+                "{shown}"
+            );
+            let shown = ip_output("-6 route show table 1000");
+            assert!(
+                shown.contains("blackhole 2001:db8:a0::/64 dev lo proto 77 metric 5"),
+                "{shown}"
+            );
+            // The default-configured FIB (table 254, protocol 201) owns none of it.
+            let default = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+            assert!(default.list_owned().await.unwrap().is_empty());
+            assert_eq!(fib.list_owned().await.unwrap().len(), 2);
+        },
+    );
 }

@@ -10,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteType, RouteVia};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteType, RouteVia,
+};
 
 use crate::kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 use crate::route::normalize_prefix;
@@ -76,7 +78,8 @@ pub fn kernel_route(message: &RouteMessage) -> Option<KernelRoute> {
             _ => {}
         }
     }
-    let prefix = normalize_prefix(IpNetwork::new(destination, header.destination_prefix_length).ok()?);
+    let prefix =
+        normalize_prefix(IpNetwork::new(destination, header.destination_prefix_length).ok()?);
     let mut next_hops: Vec<KernelNextHop> = match multipath {
         Some(hops) => hops
             .iter()
@@ -89,7 +92,11 @@ pub fn kernel_route(message: &RouteMessage) -> Option<KernelRoute> {
         None => {
             let gateway = gateway_in(&message.attributes);
             if gateway.is_some() || single_interface.is_some() {
-                vec![KernelNextHop { gateway, interface: single_interface, weight: 1 }]
+                vec![KernelNextHop {
+                    gateway,
+                    interface: single_interface,
+                    weight: 1,
+                }]
             } else {
                 Vec::new()
             }
@@ -114,7 +121,11 @@ mod tests {
     use crate::route::{Interface, NextHop, Route};
     use netlink_packet_core::{Emitable, Parseable};
 
-    const STAMP: Stamp = Stamp { table: 1000, protocol: 201, metric: 20 };
+    const STAMP: Stamp = Stamp {
+        table: 1000,
+        protocol: 201,
+        metric: 20,
+    };
 
     /// Encodes to bytes and parses back, as the kernel would see it.
     fn round_trip(message: &RouteMessage) -> RouteMessage {
@@ -133,7 +144,8 @@ mod tests {
             ],
         )
         .unwrap();
-        let decoded = kernel_route(&round_trip(&new_route(&route, &[None, Some(9)], STAMP))).unwrap();
+        let decoded =
+            kernel_route(&round_trip(&new_route(&route, &[None, Some(9)], STAMP))).unwrap();
         assert_eq!(decoded.table, 1000);
         assert_eq!(decoded.protocol, 201);
         assert_eq!(decoded.metric, 20);
@@ -141,20 +153,40 @@ mod tests {
         assert_eq!(
             decoded.next_hops,
             vec![
-                KernelNextHop { gateway: Some("198.18.0.2".parse().unwrap()), interface: None, weight: 3 },
-                KernelNextHop { gateway: Some("198.18.0.3".parse().unwrap()), interface: Some(9), weight: 1 },
+                KernelNextHop {
+                    gateway: Some("198.18.0.2".parse().unwrap()),
+                    interface: None,
+                    weight: 3
+                },
+                KernelNextHop {
+                    gateway: Some("198.18.0.3".parse().unwrap()),
+                    interface: Some(9),
+                    weight: 1
+                },
             ]
         );
     }
 
     #[test]
     fn ipv4_prefix_with_ipv6_gateway_uses_via() {
-        let route = Route::unicast("198.19.2.0/24".parse().unwrap(), vec![NextHop::via("2001:db8::2".parse().unwrap())]).unwrap();
+        let route = Route::unicast(
+            "198.19.2.0/24".parse().unwrap(),
+            vec![NextHop::via("2001:db8::2".parse().unwrap())],
+        )
+        .unwrap();
         let message = new_route(&route, &[Some(4)], STAMP);
-        assert!(message.attributes.iter().any(|attribute| matches!(attribute, RouteAttribute::Via(RouteVia::Inet6(_)))));
+        assert!(
+            message
+                .attributes
+                .iter()
+                .any(|attribute| matches!(attribute, RouteAttribute::Via(RouteVia::Inet6(_))))
+        );
         let decoded = kernel_route(&round_trip(&message)).unwrap();
         let owned = decoded.to_owned_route().unwrap().unwrap();
-        assert_eq!(owned.next_hops()[0].gateway, "2001:db8::2".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            owned.next_hops()[0].gateway,
+            "2001:db8::2".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(owned.next_hops()[0].interface, Some(Interface::Index(4)));
     }
 

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope,
-    RouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
+    RouteScope, RouteType, RouteVia,
 };
 
 use crate::route::{Route, RouteKind};
@@ -78,7 +78,9 @@ pub fn new_route(route: &Route, interfaces: &[Option<u32>], stamp: Stamp) -> Rou
     match hops {
         [] => {}
         [only] => {
-            message.attributes.push(gateway_attribute(prefix_is_ipv4, only.gateway));
+            message
+                .attributes
+                .push(gateway_attribute(prefix_is_ipv4, only.gateway));
             if let Some(Some(index)) = interfaces.first() {
                 message.attributes.push(RouteAttribute::Oif(*index));
             }
@@ -91,7 +93,8 @@ pub fn new_route(route: &Route, interfaces: &[Option<u32>], stamp: Stamp) -> Rou
                     let mut next_hop = RouteNextHop::default();
                     // Route::unicast keeps weights within 1..=256.
                     next_hop.hops = u8::try_from(hop.weight.saturating_sub(1)).unwrap_or(u8::MAX);
-                    next_hop.interface_index = interfaces.get(position).copied().flatten().unwrap_or(0);
+                    next_hop.interface_index =
+                        interfaces.get(position).copied().flatten().unwrap_or(0);
                     next_hop.attributes = vec![gateway_attribute(prefix_is_ipv4, hop.gateway)];
                     next_hop
                 })
@@ -131,7 +134,11 @@ pub fn delete_route(prefix: ipnetwork::IpNetwork, stamp: Stamp) -> RouteMessage 
 pub fn dump_request(ipv6: bool, table: Option<u32>, protocol: Option<u8>) -> RouteMessage {
     let mut message = RouteMessage::default();
     message.header = RouteHeader {
-        address_family: if ipv6 { AddressFamily::Inet6 } else { AddressFamily::Inet },
+        address_family: if ipv6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        },
         table: table.map_or(0, header_table),
         protocol: RouteProtocol::from(protocol.unwrap_or(0)),
         scope: RouteScope::Universe,

@@ -63,7 +63,11 @@ pub struct NetlinkFibConfig {
 
 impl Default for NetlinkFibConfig {
     fn default() -> Self {
-        NetlinkFibConfig { table: 254, protocol: 201, metric: 20 }
+        NetlinkFibConfig {
+            table: 254,
+            protocol: 201,
+            metric: 20,
+        }
     }
 }
 
@@ -74,7 +78,11 @@ impl NetlinkFibConfig {
     }
 
     fn stamp(&self) -> Stamp {
-        Stamp { table: self.table, protocol: self.protocol, metric: self.metric }
+        Stamp {
+            table: self.table,
+            protocol: self.protocol,
+            metric: self.metric,
+        }
     }
 }
 
@@ -85,14 +93,25 @@ pub struct NetlinkFib {
     transport: Arc<Mutex<Transport>>,
 }
 
-fn transport_error(operation: Operation, prefix: Option<IpNetwork>, error: impl ToString) -> FibError {
-    FibError { operation, prefix, kind: FibErrorKind::Transport(error.to_string()) }
+fn transport_error(
+    operation: Operation,
+    prefix: Option<IpNetwork>,
+    error: impl ToString,
+) -> FibError {
+    FibError {
+        operation,
+        prefix,
+        kind: FibErrorKind::Transport(error.to_string()),
+    }
 }
 
 impl NetlinkFib {
     /// Opens a netlink socket in the calling thread's network namespace.
     pub fn new(config: NetlinkFibConfig) -> std::io::Result<NetlinkFib> {
-        Ok(NetlinkFib { config, transport: Arc::new(Mutex::new(Transport::open()?)) })
+        Ok(NetlinkFib {
+            config,
+            transport: Arc::new(Mutex::new(Transport::open()?)),
+        })
     }
 
     /// The table, protocol and metric this FIB stamps on its routes.
@@ -134,14 +153,18 @@ impl NetlinkFib {
         .await;
         match outcome {
             Ok(results) => results,
-            Err(error) => (0..count).map(|_| Err(transport_error(Operation::Replace, None, &error))).collect(),
+            Err(error) => (0..count)
+                .map(|_| Err(transport_error(Operation::Replace, None, &error)))
+                .collect(),
         }
     }
 }
 
 fn lock(transport: &Mutex<Transport>) -> std::sync::MutexGuard<'_, Transport> {
     // The socket holds no invariant a panic could break mid-way.
-    transport.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    transport
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn run_blocking<T: Send + 'static>(
@@ -156,11 +179,17 @@ async fn run_blocking<T: Send + 'static>(
 }
 
 /// Dumps IPv4 and IPv6 routes, decoded; non-IP entries are dropped.
-fn dump_routes(transport: &mut Transport, table: Option<u32>, protocol: Option<u8>) -> Result<Vec<KernelRoute>, FibError> {
+fn dump_routes(
+    transport: &mut Transport,
+    table: Option<u32>,
+    protocol: Option<u8>,
+) -> Result<Vec<KernelRoute>, FibError> {
     let mut routes = Vec::new();
     for ipv6 in [false, true] {
         let request = RouteNetlinkMessage::GetRoute(encode::dump_request(ipv6, table, protocol));
-        let replies = transport.dump(request).map_err(|error| transport_error(Operation::List, None, error))?;
+        let replies = transport
+            .dump(request)
+            .map_err(|error| transport_error(Operation::List, None, error))?;
         routes.extend(replies.iter().filter_map(|reply| match reply {
             RouteNetlinkMessage::NewRoute(message) => decode::kernel_route(message),
             _ => None,
@@ -199,8 +228,14 @@ fn resolve_interfaces(
             None => None,
             Some(Interface::Index(index)) => Some(*index),
             Some(Interface::Name(name)) => {
-                let map = names.get_or_insert_with(|| interface_indexes(transport)).as_ref().map_err(Clone::clone)?;
-                Some(*map.get(name).ok_or_else(|| format!("no interface named {name:?}"))?)
+                let map = names
+                    .get_or_insert_with(|| interface_indexes(transport))
+                    .as_ref()
+                    .map_err(Clone::clone)?;
+                Some(
+                    *map.get(name)
+                        .ok_or_else(|| format!("no interface named {name:?}"))?,
+                )
             }
         });
     }
@@ -208,7 +243,11 @@ fn resolve_interfaces(
 }
 
 /// The two-pass algorithm of the module documentation.
-fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: Vec<FibChange>) -> Vec<Result<(), FibError>> {
+fn apply_blocking(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    changes: Vec<FibChange>,
+) -> Vec<Result<(), FibError>> {
     let stamp = config.stamp();
     let mut results: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
     // Pass 1 requests, with the index of the change each belongs to.
@@ -221,18 +260,26 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
         match change {
             FibChange::Replace(route) => match resolve_interfaces(route, &mut names, transport) {
                 Ok(interfaces) => {
-                    let body = RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp));
+                    let body =
+                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp));
                     requests.push((body.clone(), NLM_F_CREATE | NLM_F_EXCL));
                     prepared.insert(index, body);
                     owners.push(index);
                     results.push(Ok(()));
                 }
                 Err(reason) => {
-                    results.push(Err(FibError::new(Operation::Replace, route.prefix(), FibErrorKind::Invalid(reason))));
+                    results.push(Err(FibError::new(
+                        Operation::Replace,
+                        route.prefix(),
+                        FibErrorKind::Invalid(reason),
+                    )));
                 }
             },
             FibChange::Remove(_) => {
-                requests.push((RouteNetlinkMessage::DelRoute(encode::delete_route(change.prefix(), stamp)), 0));
+                requests.push((
+                    RouteNetlinkMessage::DelRoute(encode::delete_route(change.prefix(), stamp)),
+                    0,
+                ));
                 owners.push(index);
                 results.push(Ok(()));
             }
@@ -248,7 +295,11 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
         Err(error) => {
             for &index in &owners {
                 if let Some(slot) = results.get_mut(index) {
-                    *slot = Err(transport_error(operation_of(index), prefix_of(index), &error));
+                    *slot = Err(transport_error(
+                        operation_of(index),
+                        prefix_of(index),
+                        &error,
+                    ));
                 }
             }
             return results;
@@ -256,7 +307,9 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
     };
     let mut existing: Vec<usize> = Vec::new();
     for (&index, answer) in owners.iter().zip(answers) {
-        let Some(prefix) = prefix_of(index) else { continue };
+        let Some(prefix) = prefix_of(index) else {
+            continue;
+        };
         let outcome = match (operation_of(index), answer) {
             (_, Ok(())) => Ok(()),
             (Operation::Remove, Err(errno)) if errno == ESRCH || errno == ENOENT => Ok(()),
@@ -278,14 +331,24 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
         Ok(routes) => routes
             .into_iter()
             .filter(|route| route.table == config.table && route.metric == config.metric)
-            .fold(BTreeMap::<IpNetwork, BTreeSet<u8>>::new(), |mut holders, route| {
-                holders.entry(route.prefix).or_default().insert(route.protocol);
-                holders
-            }),
+            .fold(
+                BTreeMap::<IpNetwork, BTreeSet<u8>>::new(),
+                |mut holders, route| {
+                    holders
+                        .entry(route.prefix)
+                        .or_default()
+                        .insert(route.protocol);
+                    holders
+                },
+            ),
         Err(error) => {
             for index in existing {
                 if let Some(slot) = results.get_mut(index) {
-                    *slot = Err(transport_error(Operation::Replace, prefix_of(index), &error));
+                    *slot = Err(transport_error(
+                        Operation::Replace,
+                        prefix_of(index),
+                        &error,
+                    ));
                 }
             }
             return results;
@@ -300,21 +363,35 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
     let mut retries: Vec<Request> = Vec::new();
     let mut retry_owners: Vec<usize> = Vec::new();
     for index in existing {
-        let Some(prefix) = prefix_of(index) else { continue };
+        let Some(prefix) = prefix_of(index) else {
+            continue;
+        };
         let protocols = holders.get(&prefix);
-        let foreign = protocols.and_then(|set| set.iter().copied().find(|protocol| *protocol != config.protocol));
+        let foreign = protocols.and_then(|set| {
+            set.iter()
+                .copied()
+                .find(|protocol| *protocol != config.protocol)
+        });
         let ours = protocols.is_some_and(|set| set.contains(&config.protocol));
         let superseded = last_change.get(&prefix).is_some_and(|last| *last != index);
         let outcome = match (foreign, ours) {
             (Some(protocol), false) => Err(FibError::new(
                 Operation::Replace,
                 prefix,
-                FibErrorKind::Conflict { protocol, table: config.table, metric: config.metric },
+                FibErrorKind::Conflict {
+                    protocol,
+                    table: config.table,
+                    metric: config.metric,
+                },
             )),
             _ if superseded => Ok(()),
             (_, true) | (None, false) => {
                 if let Some(body) = prepared.remove(&index) {
-                    let flags = if ours { NLM_F_CREATE | NLM_F_REPLACE } else { NLM_F_CREATE | NLM_F_EXCL };
+                    let flags = if ours {
+                        NLM_F_CREATE | NLM_F_REPLACE
+                    } else {
+                        NLM_F_CREATE | NLM_F_EXCL
+                    };
                     retries.push((body, flags));
                     retry_owners.push(index);
                 }
@@ -330,7 +407,9 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
     }
     let answers = transport.execute(retries);
     for (position, &index) in retry_owners.iter().enumerate() {
-        let Some(prefix) = prefix_of(index) else { continue };
+        let Some(prefix) = prefix_of(index) else {
+            continue;
+        };
         let outcome = match &answers {
             Ok(answers) => match answers.get(position) {
                 Some(Ok(())) => Ok(()),
@@ -338,10 +417,18 @@ fn apply_blocking(transport: &mut Transport, config: NetlinkFibConfig, changes: 
                 Some(Err(EEXIST)) => Err(FibError::new(
                     Operation::Replace,
                     prefix,
-                    FibErrorKind::Conflict { protocol: 0, table: config.table, metric: config.metric },
+                    FibErrorKind::Conflict {
+                        protocol: 0,
+                        table: config.table,
+                        metric: config.metric,
+                    },
                 )),
                 Some(Err(errno)) => Err(FibError::kernel(Operation::Replace, prefix, *errno)),
-                None => Err(transport_error(Operation::Replace, Some(prefix), "missing acknowledgement")),
+                None => Err(transport_error(
+                    Operation::Replace,
+                    Some(prefix),
+                    "missing acknowledgement",
+                )),
             },
             Err(error) => Err(transport_error(Operation::Replace, Some(prefix), error)),
         };
@@ -357,18 +444,26 @@ impl Fib for NetlinkFib {
         Box::pin(async move {
             let prefix = route.prefix();
             let mut results = self.execute(vec![FibChange::Replace(route)]).await;
-            results
-                .pop()
-                .unwrap_or_else(|| Err(transport_error(Operation::Replace, Some(prefix), "no result")))
+            results.pop().unwrap_or_else(|| {
+                Err(transport_error(
+                    Operation::Replace,
+                    Some(prefix),
+                    "no result",
+                ))
+            })
         })
     }
 
     fn remove(&self, prefix: IpNetwork) -> FibFuture<'_, Result<(), FibError>> {
         Box::pin(async move {
             let mut results = self.execute(vec![FibChange::Remove(prefix)]).await;
-            results
-                .pop()
-                .unwrap_or_else(|| Err(transport_error(Operation::Remove, Some(prefix), "no result")))
+            results.pop().unwrap_or_else(|| {
+                Err(transport_error(
+                    Operation::Remove,
+                    Some(prefix),
+                    "no result",
+                ))
+            })
         })
     }
 

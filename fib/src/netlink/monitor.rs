@@ -10,8 +10,8 @@
 
 use std::io;
 
-use futures::channel::mpsc::UnboundedReceiver;
 use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
 use netlink_packet_core::{NLM_F_REPLACE, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, SocketAddr};
@@ -62,7 +62,10 @@ impl RouteMonitor {
             .socket_mut()
             .bind(&SocketAddr::new(0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))?;
         let connection = tokio::spawn(connection);
-        Ok(RouteMonitor { notifications, connection })
+        Ok(RouteMonitor {
+            notifications,
+            connection,
+        })
     }
 
     /// The next route event; `None` once the connection has ended (the
@@ -72,10 +75,17 @@ impl RouteMonitor {
         while let Some((message, _)) = self.notifications.next().await {
             let replaced = message.header.flags & NLM_F_REPLACE != 0;
             let (kind, body) = match message.payload {
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(body)) => {
-                    (if replaced { RouteEventKind::Changed } else { RouteEventKind::Added }, body)
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(body)) => (
+                    if replaced {
+                        RouteEventKind::Changed
+                    } else {
+                        RouteEventKind::Added
+                    },
+                    body,
+                ),
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(body)) => {
+                    (RouteEventKind::Deleted, body)
                 }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(body)) => (RouteEventKind::Deleted, body),
                 _ => continue,
             };
             if let Some(route) = kernel_route(&body) {

@@ -15,8 +15,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -66,7 +66,12 @@ impl Transport {
         let _ = socket.set_rx_buf_sz(RECEIVE_BUFFER_BYTES);
         let granted = socket.get_rx_buf_sz().unwrap_or(0);
         let chunk_limit = (granted / ERROR_REPLY_COST).clamp(8, MAX_CHUNK_MESSAGES);
-        Ok(Transport { socket, next_sequence: 1, chunk_limit, read_buffer: Vec::with_capacity(READ_BUFFER_BYTES) })
+        Ok(Transport {
+            socket,
+            next_sequence: 1,
+            chunk_limit,
+            read_buffer: Vec::with_capacity(READ_BUFFER_BYTES),
+        })
     }
 
     fn sequence(&mut self) -> u32 {
@@ -84,10 +89,15 @@ impl Transport {
         let mut messages = Vec::new();
         let mut offset = 0;
         while let Some(rest) = data.get(offset..).filter(|rest| !rest.is_empty()) {
-            let buffer = NetlinkBuffer::new_checked(rest).map_err(|error| invalid(error.to_string()))?;
+            let buffer =
+                NetlinkBuffer::new_checked(rest).map_err(|error| invalid(error.to_string()))?;
             let message_length = usize::try_from(buffer.length()).unwrap_or(usize::MAX);
-            let bytes = rest.get(..message_length).ok_or_else(|| invalid("truncated netlink message".into()))?;
-            messages.push(NetlinkMessage::deserialize(bytes).map_err(|error| invalid(error.to_string()))?);
+            let bytes = rest
+                .get(..message_length)
+                .ok_or_else(|| invalid("truncated netlink message".into()))?;
+            messages.push(
+                NetlinkMessage::deserialize(bytes).map_err(|error| invalid(error.to_string()))?,
+            );
             // Messages are padded to four octets (NLMSG_ALIGN).
             let aligned = message_length.saturating_add(3) & !3;
             offset = offset.saturating_add(aligned.max(16));
@@ -116,7 +126,9 @@ impl Transport {
                 let start = encoded.len();
                 let end = start.saturating_add(message.buffer_len());
                 count += 1;
-                let is_last = count >= self.chunk_limit || end >= MAX_CHUNK_BYTES || requests.peek().is_none();
+                let is_last = count >= self.chunk_limit
+                    || end >= MAX_CHUNK_BYTES
+                    || requests.peek().is_none();
                 if is_last {
                     message.header.flags |= NLM_F_ACK;
                 }
@@ -133,7 +145,9 @@ impl Transport {
             'acks: loop {
                 for message in self.read()? {
                     let sequence = message.header.sequence_number;
-                    let NetlinkPayload::Error(error) = message.payload else { continue };
+                    let NetlinkPayload::Error(error) = message.payload else {
+                        continue;
+                    };
                     // Wrapping keeps the offset right across a u32 wrap.
                     let Some(index) = usize::try_from(sequence.wrapping_sub(first_sequence))
                         .ok()
@@ -162,7 +176,8 @@ impl Transport {
             header.flags = NLM_F_REQUEST | NLM_F_DUMP;
             let sequence = self.sequence();
             header.sequence_number = sequence;
-            let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request.clone()));
+            let mut message =
+                NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request.clone()));
             message.finalize();
             let mut encoded = vec![0; message.buffer_len()];
             message.serialize(&mut encoded);
@@ -178,7 +193,9 @@ impl Transport {
                     match message.payload {
                         NetlinkPayload::InnerMessage(inner) => replies.push(inner),
                         NetlinkPayload::Done(_) => break 'reply,
-                        NetlinkPayload::Error(error) if error.code.is_some() => return Err(error.to_io()),
+                        NetlinkPayload::Error(error) if error.code.is_some() => {
+                            return Err(error.to_io());
+                        }
                         _ => {}
                     }
                 }
@@ -187,6 +204,8 @@ impl Transport {
                 return Ok(replies);
             }
         }
-        Err(io::Error::other("route dump kept being interrupted by concurrent changes"))
+        Err(io::Error::other(
+            "route dump kept being interrupted by concurrent changes",
+        ))
     }
 }

@@ -20,7 +20,10 @@ const SKIP: &str = "PODROUTE_SKIP_NETLINK_TESTS";
 
 /// Runs `command` (a shell-free argv) and panics with its stderr on failure.
 pub fn ip(arguments: &str) {
-    let output = Command::new("ip").args(arguments.split_whitespace()).output().unwrap();
+    let output = Command::new("ip")
+        .args(arguments.split_whitespace())
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "ip {arguments}: {}",
@@ -30,14 +33,24 @@ pub fn ip(arguments: &str) {
 
 /// `ip` output as text.
 pub fn ip_output(arguments: &str) -> String {
-    let output = Command::new("ip").args(arguments.split_whitespace()).output().unwrap();
-    assert!(output.status.success(), "ip {arguments}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new("ip")
+        .args(arguments.split_whitespace())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ip {arguments}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Runs `ip`, reporting success instead of asserting.
 fn ip_succeeds(arguments: &str) -> bool {
-    Command::new("ip").args(arguments.split_whitespace()).output().is_ok_and(|output| output.status.success())
+    Command::new("ip")
+        .args(arguments.split_whitespace())
+        .output()
+        .is_ok_and(|output| output.status.success())
 }
 
 fn setup_namespace() {
@@ -57,7 +70,11 @@ fn setup_namespace() {
 pub fn in_namespace<Fut: Future<Output = ()>>(test_name: &str, body: impl FnOnce() -> Fut) {
     if std::env::var(INSIDE).as_deref() == Ok(test_name) {
         setup_namespace();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(body());
         return;
     }
