@@ -45,7 +45,6 @@ impl Config {
     ///
     /// Returns every validation error found; syntax and type errors, which
     /// stop the TOML parser, come one at a time.
-    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, file_name: &str) -> Result<Config, ConfigErrors> {
         let locator = Locator::new(file_name, text);
         let raw = parse(text, &locator).map_err(|error| ConfigErrors::new(vec![error]))?;

@@ -44,7 +44,7 @@ pub enum NextHopMode {
     /// (a route reflector never rewrites reflected next hops).
     Auto,
     /// Always our own session address ("next-hop-self").
-    Self_,
+    SelfAddress,
     /// Never rewrite, even towards eBGP peers (route-server style).
     Keep,
 }
@@ -54,7 +54,7 @@ impl NextHopMode {
     pub fn as_str(self) -> &'static str {
         match self {
             NextHopMode::Auto => "auto",
-            NextHopMode::Self_ => "self",
+            NextHopMode::SelfAddress => "self",
             NextHopMode::Keep => "keep",
         }
     }

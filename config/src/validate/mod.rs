@@ -7,6 +7,8 @@
 //! walk carries on, so one run reports every problem in the file. A typed
 //! [`Config`] is returned only when no error was recorded.
 
+mod kernel;
+mod listen_range;
 mod neighbor;
 mod policy;
 mod router;
@@ -29,13 +31,13 @@ pub(crate) fn validate(raw: RawConfig, locator: &Locator<'_>) -> Result<Config, 
     let policies = policy::policies(&mut checker, &raw.policy);
     let router = router::router(&mut checker, raw.router.as_ref());
     let graceful_restart = router::graceful_restart(&mut checker, raw.graceful_restart.as_ref());
-    let fib = router::fib(&mut checker, raw.fib.as_ref(), graceful_restart.enabled);
-    let originate = router::originate(&mut checker, &raw.originate);
-    let import_kernel = router::import_kernel(&mut checker, &raw.import_kernel, fib.protocol);
+    let fib = kernel::fib(&mut checker, raw.fib.as_ref(), graceful_restart.enabled);
+    let originate = kernel::originate(&mut checker, &raw.originate);
+    let import_kernel = kernel::import_kernel(&mut checker, &raw.import_kernel, fib.protocol);
     let local_asn = router.as_ref().map(|router| router.asn);
     let neighbors = neighbor::neighbors(&mut checker, &raw.neighbor, local_asn, &policies);
     let listen_ranges =
-        neighbor::listen_ranges(&mut checker, &raw.listen_range, local_asn, &policies);
+        listen_range::listen_ranges(&mut checker, &raw.listen_range, local_asn, &policies);
     let logging = router::logging(&mut checker, raw.logging.as_ref());
     let api = router::api(&mut checker, raw.api.as_ref());
 
