@@ -105,17 +105,21 @@ pub(crate) fn reconcile(
             }
         }
     }
-    for segment in as4.segments {
+    // The last AS taken and the first of AS4_PATH are neighbours in one
+    // sequence; everything else keeps its segmentation.
+    let mut as4_segments = as4.segments.into_iter();
+    if let Some(first) = as4_segments.next() {
         match merged.last_mut() {
             Some(last)
                 if last.kind == AsPathSegmentKind::Sequence
-                    && segment.kind == AsPathSegmentKind::Sequence =>
+                    && first.kind == AsPathSegmentKind::Sequence =>
             {
-                last.asns.extend_from_slice(&segment.asns);
+                last.asns.extend_from_slice(&first.asns);
             }
-            _ => merged.push(segment),
+            _ => merged.push(first),
         }
     }
+    merged.extend(as4_segments);
     path.segments = merged;
 }
 
