@@ -35,7 +35,9 @@ pub use error::{FibError, FibErrorKind, Operation};
 pub use fib::{Fib, FibFuture};
 pub use kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 pub use memory::{Effect, JournalEntry, JournalOperation, MemoryFib};
-pub use netlink::{NetlinkFib, NetlinkFibConfig, RouteEvent, RouteEventKind, RouteMonitor};
+pub use netlink::{
+    NetlinkFib, NetlinkFibConfig, Notification, RouteEvent, RouteEventKind, RouteMonitor,
+};
 pub use reconcile::reconcile;
 pub use resolve::{Resolution, resolve_next_hop};
 pub use route::{FibChange, Interface, MAX_WEIGHT, NextHop, Route, RouteError, RouteKind};

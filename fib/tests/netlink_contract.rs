@@ -22,7 +22,7 @@ use std::time::Duration;
 use contract::{Placement, Target, address, network, unicast};
 use fib::{
     Fib, FibChange, FibErrorKind, Interface, KernelRoute, NetlinkFib, NetlinkFibConfig, NextHop,
-    Resolution, Route, RouteEvent, RouteEventKind, RouteMonitor, resolve_next_hop,
+    Notification, Resolution, Route, RouteEvent, RouteEventKind, RouteMonitor, resolve_next_hop,
 };
 use ipnetwork::IpNetwork;
 use namespace::{in_namespace, ip, ip_output};
@@ -105,9 +105,10 @@ async fn expect_event(
 ) -> RouteEvent {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let event = monitor.next().await.expect("monitor ended");
-            if wanted(&event) {
-                return event;
+            match monitor.next().await.expect("monitor ended") {
+                Notification::Route(event) if wanted(&event) => return event,
+                Notification::Route(_) => {}
+                Notification::EventsLost => panic!("events lost with a 4 MiB buffer"),
             }
         }
     })
@@ -303,4 +304,51 @@ fn configured_table_protocol_and_metric_are_stamped() {
             assert_eq!(fib.list_owned().await.unwrap().len(), 2);
         },
     );
+}
+
+#[test]
+fn lost_route_events_are_reported() {
+    in_namespace("lost_route_events_are_reported", || async {
+        let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+        // The watcher's runtime is held still while routes change, so its
+        // connection task cannot drain the socket: with the smallest buffer
+        // the kernel allows, 2,000 events cannot all fit.
+        let (opened, wait_for_open) = std::sync::mpsc::channel();
+        let (proceed, wait_to_proceed) = std::sync::mpsc::channel::<()>();
+        let watcher = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut monitor = RouteMonitor::open_with_receive_buffer(0).unwrap();
+                opened.send(()).unwrap();
+                wait_to_proceed.recv().unwrap();
+                tokio::time::timeout(Duration::from_secs(10), async {
+                    loop {
+                        match monitor.next().await.expect("monitor ended") {
+                            Notification::EventsLost => return,
+                            Notification::Route(_) => {}
+                        }
+                    }
+                })
+                .await
+            })
+        });
+        wait_for_open.recv().unwrap();
+        let changes = (0..2000u32)
+            .map(|i| {
+                FibChange::Replace(unicast(
+                    &format!("198.19.{}.{}/32", i / 256, i % 256),
+                    &["198.18.0.2"],
+                ))
+            })
+            .collect();
+        assert!(fib.apply(changes).await.iter().all(Result::is_ok));
+        proceed.send(()).unwrap();
+        assert!(
+            watcher.join().unwrap().is_ok(),
+            "no EventsLost notification"
+        );
+    });
 }

@@ -39,7 +39,7 @@ use crate::route::{FibChange, Interface, Route};
 use encode::Stamp;
 use transport::{Request, Transport};
 
-pub use monitor::{RouteEvent, RouteEventKind, RouteMonitor};
+pub use monitor::{Notification, RouteEvent, RouteEventKind, RouteMonitor};
 
 /// `ESRCH`: the kernel's "no such route" for deletes.
 const ESRCH: i32 = 3;

@@ -4,7 +4,8 @@
 //! routes (`RTNLGRP_IPV4_ROUTE`, `RTNLGRP_IPV6_ROUTE`) on its own rtnetlink
 //! connection. Every route change anyone makes in the namespace arrives as a
 //! `RTM_NEWROUTE` / `RTM_DELROUTE` notification, is decoded into a
-//! [`KernelRoute`] and handed out as a [`RouteEvent`]. The daemon uses them
+//! [`KernelRoute`] and handed out as a [`RouteEvent`]; if the kernel had to
+//! drop notifications, [`Notification::EventsLost`] says so. The daemon uses them
 //! to put back our routes that someone else deleted or changed (drift) and
 //! to import kernel routes that match `[[import_kernel]]` filters.
 
@@ -34,6 +35,18 @@ pub enum RouteEventKind {
     Deleted,
 }
 
+/// What a [`RouteMonitor`] yields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notification {
+    /// A route changed.
+    Route(RouteEvent),
+    /// The kernel dropped notifications because the socket's receive buffer
+    /// was full (`ENOBUFS`). Events were missed: resynchronise with a full
+    /// listing ([`crate::Fib::list_owned`], [`crate::NetlinkFib::snapshot`]).
+    EventsLost,
+}
+
 /// One route notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteEvent {
@@ -42,6 +55,9 @@ pub struct RouteEvent {
     /// The route as the kernel describes it (protocol and table included).
     pub route: KernelRoute,
 }
+
+/// Receive buffer asked for by [`RouteMonitor::open`].
+pub const RECEIVE_BUFFER_BYTES: usize = 4 << 20;
 
 type Notifications = UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>;
 
@@ -56,11 +72,17 @@ impl RouteMonitor {
     /// Subscribes in the calling thread's network namespace. Must run inside
     /// a tokio runtime: the rtnetlink connection is spawned as a task.
     pub fn open() -> io::Result<RouteMonitor> {
+        Self::open_with_receive_buffer(RECEIVE_BUFFER_BYTES)
+    }
+
+    /// As [`RouteMonitor::open`], asking for a receive buffer of `bytes`
+    /// (capped by `net.core.rmem_max`). A bigger buffer rides out bursts,
+    /// such as a peer withdrawing a full table, without losing events.
+    pub fn open_with_receive_buffer(bytes: usize) -> io::Result<RouteMonitor> {
         let (mut connection, _handle, notifications) = rtnetlink::new_connection()?;
-        connection
-            .socket_mut()
-            .socket_mut()
-            .bind(&SocketAddr::new(0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))?;
+        let socket = connection.socket_mut().socket_mut();
+        socket.set_rx_buf_sz(bytes)?;
+        socket.bind(&SocketAddr::new(0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))?;
         let connection = tokio::spawn(connection);
         Ok(RouteMonitor {
             notifications,
@@ -68,13 +90,14 @@ impl RouteMonitor {
         })
     }
 
-    /// The next route event; `None` once the connection has ended (the
+    /// The next notification; `None` once the connection has ended (the
     /// caller should then re-open and resynchronise with a full listing,
     /// since events may have been missed).
-    pub async fn next(&mut self) -> Option<RouteEvent> {
+    pub async fn next(&mut self) -> Option<Notification> {
         while let Some((message, _)) = self.notifications.next().await {
             let replaced = message.header.flags & NLM_F_REPLACE != 0;
             let (kind, body) = match message.payload {
+                NetlinkPayload::Overrun(_) => return Some(Notification::EventsLost),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(body)) => (
                     if replaced {
                         RouteEventKind::Changed
@@ -89,7 +112,7 @@ impl RouteMonitor {
                 _ => continue,
             };
             if let Some(route) = kernel_route(&body) {
-                return Some(RouteEvent { kind, route });
+                return Some(Notification::Route(RouteEvent { kind, route }));
             }
         }
         None
