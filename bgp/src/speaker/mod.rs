@@ -7,4 +7,5 @@
 //! resulting messages to per-peer writer tasks. Socket set-up that the
 //! standard library cannot express (TCP-MD5, GTSM) lives in [`socket_options`].
 
+pub mod connection;
 pub mod socket_options;

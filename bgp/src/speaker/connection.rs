@@ -1,0 +1,398 @@
+//! One TCP connection to a peer: a reader task and a writer task.
+//!
+//! The reader frames and decodes what the peer sends and passes typed
+//! messages to the owner task over a bounded channel, so a peer that floods
+//! us only stalls its own reader. After an OPEN the reader waits for the
+//! owner to tell it the negotiated decoding context (4-octet AS, ADD-PATH,
+//! extended messages): the very next UPDATE may already depend on it.
+//!
+//! The writer takes pre-encoded bytes (shared between the peers of an update
+//! group) from an unbounded queue, so the owner never waits on a slow peer,
+//! and counts what is queued so the owner can see one. A peer that stops
+//! reading for longer than the send hold time is given up on (RFC 9687).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::wire::{CodecContext, Message, WireError, framing};
+
+/// Identifies one connection for the lifetime of the speaker; a peer may have
+/// two at once while a collision is resolved (RFC 4271 §6.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub u64);
+
+/// What a connection tells the owner task.
+#[derive(Debug)]
+pub enum ConnectionEvent {
+    /// A whole message arrived and decoded.
+    Message {
+        /// The connection it arrived on.
+        connection: ConnectionId,
+        /// The message.
+        message: Message,
+    },
+    /// A message failed to decode; the reader stops (the session decides
+    /// whether that resets it, RFC 7606 §3).
+    DecodeError {
+        /// The connection it arrived on.
+        connection: ConnectionId,
+        /// What was wrong and where.
+        error: WireError,
+    },
+    /// The connection is gone: closed by the peer, a socket error, or the
+    /// send hold time passed with the peer not reading.
+    Closed {
+        /// The connection.
+        connection: ConnectionId,
+        /// Why, for the neighbor's `last_error`.
+        reason: String,
+    },
+}
+
+/// Tunables of a connection's tasks.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionSettings {
+    /// How long a write may make no progress before the peer is given up on
+    /// (RFC 9687 suggests the larger of 8 minutes and twice the hold time).
+    pub send_hold_time: Duration,
+    /// How many bytes the writer gathers into one `write` call.
+    pub write_batch_bytes: usize,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            send_hold_time: Duration::from_secs(480),
+            write_batch_bytes: 64 * 1024,
+        }
+    }
+}
+
+enum Outbound {
+    Bytes(Bytes),
+    Close,
+}
+
+/// The owner task's handle on a running connection. Dropping it stops both
+/// tasks and closes the socket.
+#[derive(Debug)]
+pub struct ConnectionHandle {
+    /// This connection's id.
+    pub id: ConnectionId,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+    /// Our address and port.
+    pub local: SocketAddr,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    decode_context: watch::Sender<CodecContext>,
+    queued_bytes: Arc<AtomicUsize>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outbound::Bytes(bytes) => write!(formatter, "Bytes({})", bytes.len()),
+            Outbound::Close => formatter.write_str("Close"),
+        }
+    }
+}
+
+impl ConnectionHandle {
+    /// Starts the reader and writer tasks of an established TCP connection.
+    pub fn spawn(
+        id: ConnectionId,
+        stream: TcpStream,
+        events: mpsc::Sender<ConnectionEvent>,
+        settings: ConnectionSettings,
+    ) -> std::io::Result<ConnectionHandle> {
+        let remote = stream.peer_addr()?;
+        let local = stream.local_addr()?;
+        stream.set_nodelay(true)?;
+        let (read_half, write_half) = stream.into_split();
+        let (outbound, outbound_receiver) = mpsc::unbounded_channel();
+        let (decode_context, context_receiver) = watch::channel(CodecContext::legacy());
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let reader = tokio::spawn(read_loop(id, read_half, context_receiver, events.clone()));
+        let writer = tokio::spawn(write_loop(
+            id,
+            write_half,
+            outbound_receiver,
+            Arc::clone(&queued_bytes),
+            events,
+            settings,
+        ));
+        Ok(ConnectionHandle {
+            id,
+            remote,
+            local,
+            outbound,
+            decode_context,
+            queued_bytes,
+            reader,
+            writer,
+        })
+    }
+
+    /// Queues encoded bytes (one or more whole messages) for the peer.
+    pub fn send(&self, bytes: Bytes) {
+        self.queued_bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+        // A send error means the writer ended; its Closed event says why.
+        let _ = self.outbound.send(Outbound::Bytes(bytes));
+    }
+
+    /// Writes everything queued so far, then closes the socket (after a
+    /// NOTIFICATION, RFC 4271 §6).
+    pub fn close_after_flush(&self) {
+        let _ = self.outbound.send(Outbound::Close);
+    }
+
+    /// Sets the context the reader decodes with; the reader waits for this
+    /// after every OPEN it delivers.
+    pub fn set_decode_context(&self, context: CodecContext) {
+        self.decode_context.send_replace(context);
+    }
+
+    /// Bytes queued for the peer and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for ConnectionHandle {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+async fn read_loop(
+    id: ConnectionId,
+    mut socket: OwnedReadHalf,
+    mut context: watch::Receiver<CodecContext>,
+    events: mpsc::Sender<ConnectionEvent>,
+) {
+    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    let reason = loop {
+        let current = context.borrow_and_update().clone();
+        let frame = match framing::split_message(&mut buffer, &current) {
+            Ok(frame) => frame,
+            Err(error) => {
+                let _ = events
+                    .send(ConnectionEvent::DecodeError {
+                        connection: id,
+                        error,
+                    })
+                    .await;
+                return;
+            }
+        };
+        let Some(frame) = frame else {
+            if buffer.capacity() - buffer.len() < 4096 {
+                buffer.reserve(64 * 1024);
+            }
+            match socket.read_buf(&mut buffer).await {
+                Ok(0) => break "connection closed by peer".to_owned(),
+                Ok(_) => continue,
+                Err(error) => break format!("read: {error}"),
+            }
+        };
+        match Message::decode(&frame, &current) {
+            Ok(message) => {
+                let is_open = matches!(message, Message::Open(_));
+                if events
+                    .send(ConnectionEvent::Message {
+                        connection: id,
+                        message,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if is_open && context.changed().await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                let _ = events
+                    .send(ConnectionEvent::DecodeError {
+                        connection: id,
+                        error,
+                    })
+                    .await;
+                return;
+            }
+        }
+    };
+    let _ = events
+        .send(ConnectionEvent::Closed {
+            connection: id,
+            reason,
+        })
+        .await;
+}
+
+async fn write_loop(
+    id: ConnectionId,
+    mut socket: OwnedWriteHalf,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    queued_bytes: Arc<AtomicUsize>,
+    events: mpsc::Sender<ConnectionEvent>,
+    settings: ConnectionSettings,
+) {
+    let mut batch = BytesMut::new();
+    let mut closing = false;
+    while let Some(first) = outbound.recv().await {
+        // Gather what is already queued into one write: under load this turns
+        // thousands of small UPDATEs into a few large writes.
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Outbound::Bytes(bytes) => batch.extend_from_slice(&bytes),
+                Outbound::Close => closing = true,
+            }
+            if closing || batch.len() >= settings.write_batch_bytes {
+                break;
+            }
+            next = outbound.try_recv().ok();
+        }
+        let length = batch.len();
+        match tokio::time::timeout(settings.send_hold_time, socket.write_all(&batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                let reason = format!("write: {error}");
+                let _ = events
+                    .send(ConnectionEvent::Closed {
+                        connection: id,
+                        reason,
+                    })
+                    .await;
+                return;
+            }
+            Err(_) => {
+                let reason = format!(
+                    "send hold timer expired: the peer read nothing for {} s (RFC 9687)",
+                    settings.send_hold_time.as_secs()
+                );
+                let _ = events
+                    .send(ConnectionEvent::Closed {
+                        connection: id,
+                        reason,
+                    })
+                    .await;
+                return;
+            }
+        }
+        queued_bytes.fetch_sub(
+            length.min(queued_bytes.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+        batch.clear();
+        if closing {
+            let _ = socket.shutdown().await;
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    const KEEPALIVE: [u8; 19] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0, 19, 4,
+    ];
+
+    async fn pair() -> (ConnectionHandle, TcpStream, mpsc::Receiver<ConnectionEvent>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = TcpStream::connect(address).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (events, receiver) = mpsc::channel(16);
+        let handle = ConnectionHandle::spawn(
+            ConnectionId(7),
+            server,
+            events,
+            ConnectionSettings::default(),
+        )
+        .unwrap();
+        (handle, client, receiver)
+    }
+
+    #[tokio::test]
+    async fn messages_split_across_reads_arrive_whole() {
+        let (_handle, mut peer, mut events) = pair().await;
+        peer.write_all(&KEEPALIVE[..5]).await.unwrap();
+        peer.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut rest = KEEPALIVE[5..].to_vec();
+        rest.extend_from_slice(&KEEPALIVE);
+        peer.write_all(&rest).await.unwrap();
+        for _ in 0..2 {
+            match events.recv().await.unwrap() {
+                ConnectionEvent::Message {
+                    connection,
+                    message,
+                } => {
+                    assert_eq!(connection, ConnectionId(7));
+                    assert_eq!(message, Message::Keepalive);
+                }
+                other => panic!("expected a KEEPALIVE, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_marker_is_reported_and_reading_stops() {
+        let (_handle, mut peer, mut events) = pair().await;
+        let mut broken = KEEPALIVE;
+        broken[3] = 0;
+        peer.write_all(&broken).await.unwrap();
+        match events.recv().await.unwrap() {
+            ConnectionEvent::DecodeError { error, .. } => {
+                assert_eq!((error.code, error.subcode), (1, 1))
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_bytes_are_written_and_close_flushes_first() {
+        let (handle, mut peer, _events) = pair().await;
+        handle.send(Bytes::from_static(&KEEPALIVE));
+        handle.send(Bytes::from_static(&KEEPALIVE));
+        handle.close_after_flush();
+        let mut received = Vec::new();
+        peer.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received.len(), 38);
+        assert_eq!(handle.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_peer_closing_is_reported() {
+        let (_handle, peer, mut events) = pair().await;
+        drop(peer);
+        match events.recv().await.unwrap() {
+            ConnectionEvent::Closed { reason, .. } => {
+                assert!(reason.contains("closed by peer"), "{reason}")
+            }
+            other => panic!("expected Closed, got {other:?}"),
+        }
+    }
+}
