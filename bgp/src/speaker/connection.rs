@@ -31,6 +31,10 @@ use crate::wire::{CodecContext, Message, WireError, framing};
 pub struct ConnectionId(pub u64);
 
 /// What a connection tells the owner task.
+///
+/// Nearly every event is a `Message`, so boxing it to shrink the rarer
+/// variants would only add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ConnectionEvent {
     /// A whole message arrived and decoded.
