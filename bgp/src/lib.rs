@@ -7,8 +7,13 @@
 //!   the field, the byte offset, and the NOTIFICATION (RFC 4271 §6) or the
 //!   RFC 7606 action it calls for.
 //!
+//! - [`session`] runs one peer's RFC 4271 §8 state machine: inputs (commands,
+//!   TCP outcomes, decoded messages, timers) in, actions (connect, send,
+//!   close, established, down) out, with time passed in and no I/O.
+//!
 //! The session state machine, the RIB and the tokio speaker are built on top
 //! of these types; none of them reach past the wire module's public API.
 
+pub mod session;
 pub mod wire;
 pub mod speaker;
