@@ -27,7 +27,10 @@ impl Safi {
 }
 
 /// An AFI/SAFI pair, the unit of MP-BGP negotiation (RFC 4760).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+///
+/// Serialized as its name (`"ipv4-unicast"`, or `"afi25-safi70"` for a
+/// family podroute does not route), as operators read it in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Family {
     /// Address family.
     pub afi: Afi,
@@ -55,5 +58,11 @@ impl std::fmt::Display for Family {
             Family::IPV6_UNICAST => formatter.write_str("ipv6-unicast"),
             Family { afi, safi } => write!(formatter, "afi{}-safi{}", afi.0, safi.0),
         }
+    }
+}
+
+impl Serialize for Family {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
