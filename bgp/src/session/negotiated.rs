@@ -186,23 +186,26 @@ pub fn negotiate(config: &SessionConfig, peer: &Open) -> Negotiated {
 }
 
 impl Negotiated {
-    /// How to decode what the peer sends: its ADD-PATH send families, 4-octet
-    /// AS and extended messages as negotiated.
+    /// How to decode what the peer sends: the negotiated families, the
+    /// families where the peer sends path identifiers, 4-octet AS and
+    /// extended messages.
     pub fn decode_context(&self) -> CodecContext {
-        let mut context = CodecContext::new();
-        context.four_octet_as = self.four_octet_as;
-        context.add_path = self.add_path_receive.clone();
-        context.extended_message = self.extended_message;
-        context
+        CodecContext {
+            four_octet_as: self.four_octet_as,
+            add_path: self.add_path_receive.clone(),
+            extended_message: self.extended_message,
+            families: self.families.clone(),
+        }
     }
 
     /// How to encode what we send the peer.
     pub fn encode_context(&self) -> CodecContext {
-        let mut context = CodecContext::new();
-        context.four_octet_as = self.four_octet_as;
-        context.add_path = self.add_path_send.clone();
-        context.extended_message = self.extended_message;
-        context
+        CodecContext {
+            four_octet_as: self.four_octet_as,
+            add_path: self.add_path_send.clone(),
+            extended_message: self.extended_message,
+            families: self.families.clone(),
+        }
     }
 
     /// Whether the peer's routes survive the session going down for `reason`

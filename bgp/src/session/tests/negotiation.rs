@@ -80,6 +80,8 @@ fn families_are_the_intersection_with_ipv4_implied_by_silence() {
             negotiated.families, expected,
             "ours {ours:?} theirs {theirs:?}"
         );
+        assert_eq!(negotiated.decode_context().families, expected);
+        assert_eq!(negotiated.encode_context().families, expected);
     }
 }
 
