@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use crate::wire::Message;
+use bytes::BytesMut;
+
+use crate::wire::{CodecContext, Message};
 
 use super::super::notification::shutdown_communication;
 use super::super::{
@@ -128,7 +130,7 @@ impl Pair {
                 message,
             } => {
                 if let Some((other, remote)) = self.links.get(&(side, *connection)).copied() {
-                    let message = (**message).clone();
+                    let message = self.through_the_wire(side, *connection, other, remote, message);
                     self.queue.push_back((
                         other,
                         Input::MessageReceived {
@@ -153,6 +155,42 @@ impl Pair {
             }
             _ => {}
         }
+    }
+
+    /// Encodes `message` as `from` would on its connection and decodes it as
+    /// `to` would on the other end, so the pair exercises the real codec with
+    /// the contexts the sessions hand out.
+    fn through_the_wire(
+        &mut self,
+        from: Side,
+        from_connection: ConnectionId,
+        to: Side,
+        to_connection: ConnectionId,
+        message: &Message,
+    ) -> Message {
+        let encode = {
+            let session = self.peer(from).session();
+            if session.connection() == Some(from_connection) {
+                session.encode_context()
+            } else {
+                CodecContext::legacy()
+            }
+        };
+        let decode = {
+            let session = self.peer(to).session();
+            if session.connection() == Some(to_connection) {
+                session.decode_context()
+            } else {
+                CodecContext::legacy()
+            }
+        };
+        let mut bytes = BytesMut::new();
+        message
+            .encode(&encode, &mut bytes)
+            .expect("the session only sends encodable messages");
+        let decoded = Message::decode(&bytes, &decode).expect("what we encode, the peer decodes");
+        assert_eq!(&decoded, message, "a message survives the round trip");
+        decoded
     }
 
     /// Advances virtual time through every timer deadline up to `duration` from now.
