@@ -26,7 +26,11 @@ fn finish(command: String, output: std::process::Output) -> Result<String> {
     Err(Error::CommandFailed {
         command,
         status: output.status.to_string(),
-        stderr: if stderr.is_empty() { stdout.trim().to_string() } else { stderr },
+        stderr: if stderr.is_empty() {
+            stdout.trim().to_string()
+        } else {
+            stderr
+        },
     })
 }
 
@@ -37,7 +41,10 @@ pub fn run(program: &str, arguments: &[&str]) -> Result<String> {
         .args(arguments)
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
     finish(command, output)
 }
 
@@ -50,15 +57,20 @@ pub fn run_with_input(program: &str, arguments: &[&str], input: &[u8]) -> Result
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input)
-            .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+        stdin.write_all(input).map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
     }
-    let output = child
-        .wait_with_output()
-        .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+    let output = child.wait_with_output().map_err(|source| Error::Spawn {
+        command: command.clone(),
+        source,
+    })?;
     finish(command, output)
 }
 

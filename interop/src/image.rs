@@ -12,7 +12,7 @@
 //! `docker import` image is a single layer that four images could not share
 //! anyway, and any container can then play any role.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::command::{run, run_shell};
@@ -83,7 +83,8 @@ pub fn mirror_from_sources(text: &str) -> Option<String> {
     for stanza in text.split("\n\n") {
         let field = |name: &str| {
             stanza.lines().find_map(|line| {
-                line.strip_prefix(name).map(|value| value.trim().to_string())
+                line.strip_prefix(name)
+                    .map(|value| value.trim().to_string())
             })
         };
         let (Some(uris), Some(suites)) = (field("URIs:"), field("Suites:")) else {
@@ -92,7 +93,10 @@ pub fn mirror_from_sources(text: &str) -> Option<String> {
         if !suites.split_whitespace().any(|suite| suite == SUITE) {
             continue;
         }
-        if let Some(uri) = uris.split_whitespace().find(|uri| !uri.contains("security")) {
+        if let Some(uri) = uris
+            .split_whitespace()
+            .find(|uri| !uri.contains("security"))
+        {
             return Some(uri.to_string());
         }
     }
@@ -108,7 +112,9 @@ pub fn mirror() -> Result<String> {
     }
     let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(entries) = fs::read_dir("/etc/apt/sources.list.d") {
-        let mut names: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|e| e.path())).collect();
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
         names.sort();
         files.extend(names);
     }
@@ -126,7 +132,11 @@ pub fn mirror() -> Result<String> {
 
 /// Whether docker already has this image.
 pub fn image_exists(reference: &str) -> bool {
-    run("docker", &["image", "inspect", "--format", "{{.Id}}", reference]).is_ok()
+    run(
+        "docker",
+        &["image", "inspect", "--format", "{{.Id}}", reference],
+    )
+    .is_ok()
 }
 
 /// Makes sure the lab image exists, building it when missing, and returns
@@ -136,14 +146,18 @@ pub fn ensure_image() -> Result<String> {
     if image_exists(&reference) {
         return Ok(reference);
     }
-    let lock_path = std::env::temp_dir().join(format!("podroute-lab-image-{}.lock", recipe_tag()));
-    let lock = File::create(&lock_path).map_err(|source| Error::Io { path: lock_path.clone(), source })?;
-    lock.lock().map_err(|source| Error::Io { path: lock_path.clone(), source })?;
+    let _lock = BuildLock::acquire(
+        &std::env::temp_dir().join(format!("podroute-lab-image-{}.lock", recipe_tag())),
+    )?;
     // Another process may have finished the build while we waited.
     if image_exists(&reference) {
         return Ok(reference);
     }
-    let rootfs = std::env::temp_dir().join(format!("podroute-lab-rootfs-{}-{}", recipe_tag(), std::process::id()));
+    let rootfs = std::env::temp_dir().join(format!(
+        "podroute-lab-rootfs-{}-{}",
+        recipe_tag(),
+        std::process::id()
+    ));
     let result = build(&reference, &rootfs);
     let cleanup = remove_tree(&rootfs);
     result?;
@@ -151,9 +165,63 @@ pub fn ensure_image() -> Result<String> {
     Ok(reference)
 }
 
+/// A cross-process lock: a directory created atomically, holding the
+/// owner's pid so a lock left by a killed process is recognised and taken
+/// over. (`File::lock` would do, but is newer than the workspace's MSRV.)
+struct BuildLock {
+    path: PathBuf,
+}
+
+impl BuildLock {
+    fn acquire(path: &Path) -> Result<BuildLock> {
+        let owner_file = path.join("pid");
+        loop {
+            match fs::create_dir(path) {
+                Ok(()) => {
+                    fs::write(&owner_file, std::process::id().to_string()).map_err(|source| {
+                        Error::Io {
+                            path: owner_file.clone(),
+                            source,
+                        }
+                    })?;
+                    return Ok(BuildLock {
+                        path: path.to_path_buf(),
+                    });
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&owner_file).unwrap_or_default();
+                    let alive =
+                        !owner.trim().is_empty() && Path::new("/proc").join(owner.trim()).exists();
+                    if !alive && !owner.trim().is_empty() {
+                        // The builder died; its half-built rootfs is cleaned by the next build.
+                        let _ = fs::remove_dir_all(path);
+                        continue;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
 fn remove_tree(path: &Path) -> Result<()> {
     if path.exists() {
-        fs::remove_dir_all(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        fs::remove_dir_all(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -172,7 +240,11 @@ fn build(reference: &str, rootfs: &Path) -> Result<()> {
     let archives = rootfs.join("var/cache/apt/archives");
     if let Ok(entries) = fs::read_dir(&archives) {
         for entry in entries.flatten() {
-            if entry.path().extension().is_some_and(|extension| extension == "deb") {
+            if entry
+                .path()
+                .extension()
+                .is_some_and(|extension| extension == "deb")
+            {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -190,7 +262,10 @@ mod tests {
     #[test]
     fn mirror_is_read_from_one_line_sources() {
         let text = "# comment\ndeb [arch=amd64] http://mirror.example/debian bookworm main\n";
-        assert_eq!(mirror_from_sources(text).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(text).as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]
@@ -198,7 +273,10 @@ mod tests {
         let text = "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n\n\
                     Types: deb\nURIs: http://node.example/x\nSuites: nodistro\n\n\
                     Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n";
-        assert_eq!(mirror_from_sources(text).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(text).as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]

@@ -32,12 +32,18 @@ pub fn podroute_binary() -> PathBuf {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        });
     target.join("debug").join("podroute")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Everything one test created, removed on drop.
@@ -55,7 +61,10 @@ impl Lab {
     /// the image first if needed.
     pub fn new(name: &str) -> Result<Lab> {
         let image = ensure_image()?;
-        let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let clean: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         Ok(Lab {
             prefix: format!("podroute-lab-{clean}-{}", std::process::id()),
             image,
@@ -74,7 +83,9 @@ impl Lab {
     pub fn network(&self, name: &str) -> Result<Network> {
         let full = format!("{}-{name}", self.prefix);
         // Spread start points so parallel labs rarely collide on the first try.
-        let seed = full.bytes().fold(std::process::id(), |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let seed = full.bytes().fold(std::process::id(), |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(u32::from(b))
+        });
         let network = network::create(&full, u8::try_from(seed % 250).unwrap_or(0))?;
         lock(&self.networks).push(full);
         Ok(network)
@@ -82,7 +93,14 @@ impl Lab {
 
     /// Starts a node (container) on `network` with host part `host`.
     pub fn node(&self, name: &str, network: &Network, host: u8) -> Result<Node> {
-        self.start_node(name, &NodeOptions { network, host, podroute_binary: None })
+        self.start_node(
+            name,
+            &NodeOptions {
+                network,
+                host,
+                podroute_binary: None,
+            },
+        )
     }
 
     /// Starts a node with the podroute binary mounted at `/usr/local/bin/podroute`.
@@ -94,7 +112,14 @@ impl Lab {
                 binary.display()
             )));
         }
-        self.start_node(name, &NodeOptions { network, host, podroute_binary: Some(&binary) })
+        self.start_node(
+            name,
+            &NodeOptions {
+                network,
+                host,
+                podroute_binary: Some(&binary),
+            },
+        )
     }
 
     fn start_node(&self, name: &str, options: &NodeOptions<'_>) -> Result<Node> {
@@ -125,7 +150,12 @@ impl Lab {
 
     /// Polls `condition` every 250 ms until it holds; after `timeout` fails
     /// with [`Error::Timeout`] carrying [`Lab::report`].
-    pub fn wait_until_within(&self, description: &str, timeout: Duration, mut condition: impl FnMut() -> bool) -> Result<()> {
+    pub fn wait_until_within(
+        &self,
+        description: &str,
+        timeout: Duration,
+        mut condition: impl FnMut() -> bool,
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             if condition() {
@@ -151,7 +181,11 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("interop: test failing; state of lab {}:\n{}", self.prefix, self.report());
+            eprintln!(
+                "interop: test failing; state of lab {}:\n{}",
+                self.prefix,
+                self.report()
+            );
         }
         for container in lock(&self.containers).drain(..) {
             if let Err(error) = Node::remove(&container) {

@@ -30,7 +30,16 @@ impl Network {
 
     /// `2001:db8:X::host`.
     pub fn ipv6(&self, host: u8) -> Ipv6Addr {
-        Ipv6Addr::new(0x2001, 0xdb8, u16::from(self.index), 0, 0, 0, 0, u16::from(host))
+        Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            u16::from(self.index),
+            0,
+            0,
+            0,
+            0,
+            u16::from(host),
+        )
     }
 
     /// The IPv4 subnet text.
@@ -46,10 +55,16 @@ impl Network {
     /// The Linux bridge Docker made for this network on the host, where
     /// `tcpdump` sees every packet between the lab's containers.
     pub fn bridge_interface(&self) -> Result<String> {
-        let id = run("docker", &["network", "inspect", "--format", "{{.Id}}", &self.name])?;
+        let id = run(
+            "docker",
+            &["network", "inspect", "--format", "{{.Id}}", &self.name],
+        )?;
         let short: String = id.trim().chars().take(12).collect();
         if short.len() != 12 {
-            return Err(Error::Parse { what: "docker network id".into(), detail: id });
+            return Err(Error::Parse {
+                what: "docker network id".into(),
+                detail: id,
+            });
         }
         Ok(format!("br-{short}"))
     }
@@ -61,7 +76,10 @@ pub fn create(name: &str, start: u8) -> Result<Network> {
     let mut last_error = None;
     for step in 0..254u16 {
         let index = u8::try_from((u16::from(start) + step) % 254 + 1).unwrap_or(1);
-        let network = Network { name: name.to_string(), index };
+        let network = Network {
+            name: name.to_string(),
+            index,
+        };
         let result = run(
             "docker",
             &[
@@ -80,8 +98,16 @@ pub fn create(name: &str, start: u8) -> Result<Network> {
         );
         match result {
             Ok(_) => return Ok(network),
-            Err(Error::CommandFailed { stderr, command, status }) if stderr.contains("overlap") => {
-                last_error = Some(Error::CommandFailed { command, status, stderr });
+            Err(Error::CommandFailed {
+                stderr,
+                command,
+                status,
+            }) if stderr.contains("overlap") => {
+                last_error = Some(Error::CommandFailed {
+                    command,
+                    status,
+                    stderr,
+                });
             }
             Err(other) => return Err(other),
         }
@@ -93,7 +119,11 @@ pub fn create(name: &str, start: u8) -> Result<Network> {
 pub fn remove(name: &str) -> Result<()> {
     match run("docker", &["network", "rm", name]) {
         Ok(_) => Ok(()),
-        Err(Error::CommandFailed { stderr, .. }) if stderr.contains("No such network") || stderr.contains("not found") => Ok(()),
+        Err(Error::CommandFailed { stderr, .. })
+            if stderr.contains("No such network") || stderr.contains("not found") =>
+        {
+            Ok(())
+        }
         Err(other) => Err(other),
     }
 }

@@ -9,10 +9,13 @@ use crate::command::{run, run_with_input};
 use crate::error::Result;
 use crate::network::Network;
 
-/// Capabilities and sysctls every lab container gets. `--privileged` is
-/// refused by the lab machines' kernel; these two capabilities suffice for
-/// routing daemons, `ip netns` and veth pairs.
+/// Flags every lab container gets. `--privileged` is refused by the lab
+/// machines' kernel; the two capabilities suffice for routing daemons,
+/// `ip netns` and veth pairs. `--init` puts a reaper at pid 1: daemons that
+/// fork into the background (FRR) are reparented to it, and without it a
+/// killed daemon would stay a zombie that still answers `kill -0`.
 pub const RUN_FLAGS: &[&str] = &[
+    "--init",
     "--cap-add",
     "NET_ADMIN",
     "--cap-add",
@@ -56,22 +59,48 @@ pub struct NodeOptions<'a> {
 impl Node {
     /// Starts a container running `sleep infinity`; daemons are started
     /// later with `docker exec`, so a crashed daemon leaves the node up.
-    pub fn start(image: &str, name: &str, container: &str, options: &NodeOptions<'_>) -> Result<Node> {
+    pub fn start(
+        image: &str,
+        name: &str,
+        container: &str,
+        options: &NodeOptions<'_>,
+    ) -> Result<Node> {
         let ipv4 = options.network.ipv4(options.host);
         let ipv6 = options.network.ipv6(options.host);
         let ipv4_text = ipv4.to_string();
         let ipv6_text = ipv6.to_string();
         let mount;
-        let mut arguments: Vec<&str> = vec!["run", "-d", "--name", container, "--hostname", name, "--label", "podroute-lab=1"];
+        let mut arguments: Vec<&str> = vec![
+            "run",
+            "-d",
+            "--name",
+            container,
+            "--hostname",
+            name,
+            "--label",
+            "podroute-lab=1",
+        ];
         arguments.extend_from_slice(RUN_FLAGS);
-        arguments.extend_from_slice(&["--network", &options.network.name, "--ip", &ipv4_text, "--ip6", &ipv6_text]);
+        arguments.extend_from_slice(&[
+            "--network",
+            &options.network.name,
+            "--ip",
+            &ipv4_text,
+            "--ip6",
+            &ipv6_text,
+        ]);
         if let Some(binary) = options.podroute_binary {
             mount = format!("{}:{PODROUTE_PATH}:ro", binary.display());
             arguments.extend_from_slice(&["-v", &mount]);
         }
         arguments.extend_from_slice(&[image, "sleep", "infinity"]);
         run("docker", &arguments)?;
-        Ok(Node { name: name.to_string(), container: container.to_string(), ipv4, ipv6 })
+        Ok(Node {
+            name: name.to_string(),
+            container: container.to_string(),
+            ipv4,
+            ipv6,
+        })
     }
 
     /// Runs a command inside the node and returns its stdout.
@@ -96,25 +125,47 @@ impl Node {
     /// Writes `contents` to `path` inside the node.
     pub fn write_file(&self, path: &str, contents: &str) -> Result<()> {
         let script = format!("mkdir -p \"$(dirname '{path}')\" && cat > '{path}'");
-        run_with_input("docker", &["exec", "-i", self.container.as_str(), "sh", "-c", &script], contents.as_bytes())
-            .map(|_| ())
+        run_with_input(
+            "docker",
+            &["exec", "-i", self.container.as_str(), "sh", "-c", &script],
+            contents.as_bytes(),
+        )
+        .map(|_| ())
     }
 
     /// Reads a file inside the node; a missing file reads as empty.
     pub fn read_file(&self, path: &str) -> String {
-        self.shell(&format!("cat '{path}' 2>/dev/null || true")).unwrap_or_default()
+        self.shell(&format!("cat '{path}' 2>/dev/null || true"))
+            .unwrap_or_default()
     }
 
     /// Joins another network with the given host part.
     pub fn connect(&self, network: &Network, host: u8) -> Result<()> {
         let ipv4 = network.ipv4(host).to_string();
         let ipv6 = network.ipv6(host).to_string();
-        run("docker", &["network", "connect", "--ip", &ipv4, "--ip6", &ipv6, &network.name, &self.container]).map(|_| ())
+        run(
+            "docker",
+            &[
+                "network",
+                "connect",
+                "--ip",
+                &ipv4,
+                "--ip6",
+                &ipv6,
+                &network.name,
+                &self.container,
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Cuts this node from a network (a link failure).
     pub fn disconnect(&self, network: &Network) -> Result<()> {
-        run("docker", &["network", "disconnect", &network.name, &self.container]).map(|_| ())
+        run(
+            "docker",
+            &["network", "disconnect", &network.name, &self.container],
+        )
+        .map(|_| ())
     }
 
     /// Freezes every process of the node (a hung host).
@@ -139,7 +190,8 @@ impl Node {
 
     /// Adds an address to an interface inside the node.
     pub fn add_address(&self, interface: &str, address_with_length: &str) -> Result<()> {
-        self.exec(&["ip", "addr", "add", address_with_length, "dev", interface]).map(|_| ())
+        self.exec(&["ip", "addr", "add", address_with_length, "dev", interface])
+            .map(|_| ())
     }
 
     /// Creates a pod: a network namespace `pod` joined to the node by a

@@ -17,7 +17,11 @@ pub enum Family {
 impl Family {
     /// The family a prefix text belongs to (`:` means IPv6).
     pub fn of_prefix(prefix: &str) -> Family {
-        if prefix.contains(':') { Family::Ipv6Unicast } else { Family::Ipv4Unicast }
+        if prefix.contains(':') {
+            Family::Ipv6Unicast
+        } else {
+            Family::Ipv4Unicast
+        }
     }
 }
 
@@ -101,7 +105,10 @@ pub struct Origination {
 impl Origination {
     /// A prefix with no extra attributes.
     pub fn prefix(prefix: &str) -> Origination {
-        Origination { prefix: prefix.to_string(), ..Origination::default() }
+        Origination {
+            prefix: prefix.to_string(),
+            ..Origination::default()
+        }
     }
 }
 

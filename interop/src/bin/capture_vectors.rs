@@ -19,7 +19,10 @@ use std::path::PathBuf;
 use interop::capture::{scenario, vectors};
 
 fn main() {
-    let mut out = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../bgp/tests/vectors/captured"));
+    let mut out = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bgp/tests/vectors/captured"
+    ));
     let mut pcap: Option<PathBuf> = None;
     let mut keep: Option<PathBuf> = None;
     let mut arguments = std::env::args().skip(1);
@@ -41,7 +44,10 @@ fn main() {
                 (path, plan)
             }
             None => {
-                let path = keep.unwrap_or_else(|| std::env::temp_dir().join(format!("podroute-capture-{}.pcap", std::process::id())));
+                let path = keep.unwrap_or_else(|| {
+                    std::env::temp_dir()
+                        .join(format!("podroute-capture-{}.pcap", std::process::id()))
+                });
                 let plan = scenario::run(&path)?;
                 (path, plan)
             }

@@ -153,19 +153,42 @@ fn leaf_at<'a>(tree: &'a Tree, path: &[&str]) -> Option<&'a str> {
 /// Runs tshark on `pcap` and lists every BGP message in capture order.
 pub fn dissect(pcap: &std::path::Path) -> Result<Vec<DissectedMessage>> {
     let path = pcap.to_string_lossy().to_string();
-    let output = run("tshark", &["-r", &path, "-T", "json", "--no-duplicate-keys", "-Y", "bgp"])?;
-    let packets: Tree = serde_json::from_str(&output).map_err(|source| Error::Json { what: "tshark json".into(), source })?;
+    let output = run(
+        "tshark",
+        &[
+            "-r",
+            &path,
+            "-T",
+            "json",
+            "--no-duplicate-keys",
+            "-Y",
+            "bgp",
+        ],
+    )?;
+    let packets: Tree = serde_json::from_str(&output).map_err(|source| Error::Json {
+        what: "tshark json".into(),
+        source,
+    })?;
     let mut messages = Vec::new();
     for packet in packets.items() {
-        let Some(layers) = packet.get("_source").and_then(|s| s.get("layers")) else { continue };
+        let Some(layers) = packet.get("_source").and_then(|s| s.get("layers")) else {
+            continue;
+        };
         let stream = leaf_at(layers, &["tcp", "tcp.stream"]).and_then(|s| s.parse().ok());
-        let source = leaf_at(layers, &["ip", "ip.src"]).or_else(|| leaf_at(layers, &["ipv6", "ipv6.src"]));
-        let (Some(stream), Some(source), Some(bgp)) = (stream, source, layers.get("bgp")) else { continue };
+        let source =
+            leaf_at(layers, &["ip", "ip.src"]).or_else(|| leaf_at(layers, &["ipv6", "ipv6.src"]));
+        let (Some(stream), Some(source), Some(bgp)) = (stream, source, layers.get("bgp")) else {
+            continue;
+        };
         for message in bgp.items() {
             // tshark shows a "BGP" layer for a segment that only continues
             // a message; those have no type and are skipped.
             if message.get("bgp.type").is_some() {
-                messages.push(DissectedMessage { stream, source: source.to_string(), tree: message.clone() });
+                messages.push(DissectedMessage {
+                    stream,
+                    source: source.to_string(),
+                    tree: message.clone(),
+                });
             }
         }
     }
@@ -173,7 +196,9 @@ pub fn dissect(pcap: &std::path::Path) -> Result<Vec<DissectedMessage>> {
 }
 
 fn number(text: &str) -> Value {
-    text.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(text))
+    text.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(text))
 }
 
 /// `afi`/`safi` numbers as the vectors' family names.
@@ -190,11 +215,16 @@ pub fn family_name(afi: &str, safi: &str) -> String {
 fn prefixes(list: Option<&Tree>) -> (Vec<Value>, Vec<Value>) {
     let mut found = Vec::new();
     let mut path_ids = Vec::new();
-    let Some(Tree::Object(entries)) = list else { return (found, path_ids) };
+    let Some(Tree::Object(entries)) = list else {
+        return (found, path_ids);
+    };
     for (_, entry) in entries {
         for item in entry.items() {
             let leaves = item.leaves();
-            let length = leaves.iter().find(|(k, _)| k == "bgp.prefix_length").map(|(_, v)| v.clone());
+            let length = leaves
+                .iter()
+                .find(|(k, _)| k == "bgp.prefix_length")
+                .map(|(_, v)| v.clone());
             let prefix = leaves
                 .iter()
                 .find(|(k, _)| k.ends_with("_prefix") && k != "bgp.prefix_length")
@@ -212,31 +242,64 @@ fn prefixes(list: Option<&Tree>) -> (Vec<Value>, Vec<Value>) {
 
 fn open_facts(tree: &Tree, facts: &mut Map<String, Value>) {
     let leaves = tree.leaves();
-    let first = |key: &str| leaves.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let first = |key: &str| {
+        leaves
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     let my_as = first("bgp.open.myas").unwrap_or_default();
-    facts.insert("version".into(), number(&first("bgp.open.version").unwrap_or_default()));
+    facts.insert(
+        "version".into(),
+        number(&first("bgp.open.version").unwrap_or_default()),
+    );
     facts.insert("my_as".into(), number(&my_as));
     facts.insert("asn".into(), number(&first("bgp.cap.4as").unwrap_or(my_as)));
-    facts.insert("hold_time".into(), number(&first("bgp.open.holdtime").unwrap_or_default()));
-    facts.insert("bgp_identifier".into(), Value::from(first("bgp.open.identifier").unwrap_or_default()));
-    let capabilities: Vec<Value> = leaves.iter().filter(|(k, _)| k == "bgp.cap.type").map(|(_, v)| number(v)).collect();
+    facts.insert(
+        "hold_time".into(),
+        number(&first("bgp.open.holdtime").unwrap_or_default()),
+    );
+    facts.insert(
+        "bgp_identifier".into(),
+        Value::from(first("bgp.open.identifier").unwrap_or_default()),
+    );
+    let capabilities: Vec<Value> = leaves
+        .iter()
+        .filter(|(k, _)| k == "bgp.cap.type")
+        .map(|(_, v)| number(v))
+        .collect();
     facts.insert("capabilities".into(), Value::from(capabilities));
     let mut families = Vec::new();
     let mut add_path = Vec::new();
     if let Some(parameters) = tree.find("bgp.open.opt") {
         for capability in collect_named(parameters, "bgp.cap") {
             let leaves = capability.leaves();
-            let all = |key: &str| -> Vec<String> { leaves.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect() };
+            let all = |key: &str| -> Vec<String> {
+                leaves
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
             match all("bgp.cap.type").first().map(String::as_str) {
                 Some("1") => {
-                    if let (Some(afi), Some(safi)) = (all("bgp.cap.mp.afi").first(), all("bgp.cap.mp.safi").first()) {
+                    if let (Some(afi), Some(safi)) = (
+                        all("bgp.cap.mp.afi").first(),
+                        all("bgp.cap.mp.safi").first(),
+                    ) {
                         families.push(Value::from(family_name(afi, safi)));
                     }
                 }
                 Some("69") => {
-                    let (afis, safis, modes) = (all("bgp.cap.ap.afi"), all("bgp.cap.ap.safi"), all("bgp.cap.ap.sendreceive"));
+                    let (afis, safis, modes) = (
+                        all("bgp.cap.ap.afi"),
+                        all("bgp.cap.ap.safi"),
+                        all("bgp.cap.ap.sendreceive"),
+                    );
                     for ((afi, safi), mode) in afis.iter().zip(&safis).zip(&modes) {
-                        add_path.push(json!({"family": family_name(afi, safi), "send_receive": number(mode)}));
+                        add_path.push(
+                            json!({"family": family_name(afi, safi), "send_receive": number(mode)}),
+                        );
                     }
                 }
                 _ => {}
@@ -283,19 +346,44 @@ fn update_facts(tree: &Tree, facts: &mut Map<String, Value>) {
     let mut large_communities = Vec::new();
     let mut originator_id = Value::Null;
     let mut cluster_list = Vec::new();
-    let (mut reach_family, mut reach_hops, mut reach_nlri, mut reach_ids) = (Value::Null, Vec::new(), Vec::new(), Vec::new());
-    let (mut unreach_family, mut unreach_nlri, mut unreach_ids) = (Value::Null, Vec::new(), Vec::new());
-    let attributes = tree.get("bgp.update.path_attributes").map(|a| collect_named(a, "bgp.update.path_attribute")).unwrap_or_default();
+    let (mut reach_family, mut reach_hops, mut reach_nlri, mut reach_ids) =
+        (Value::Null, Vec::new(), Vec::new(), Vec::new());
+    let (mut unreach_family, mut unreach_nlri, mut unreach_ids) =
+        (Value::Null, Vec::new(), Vec::new());
+    let attributes = tree
+        .get("bgp.update.path_attributes")
+        .map(|a| collect_named(a, "bgp.update.path_attribute"))
+        .unwrap_or_default();
     for attribute in &attributes {
-        let code = attribute.get("bgp.update.path_attribute.type_code").and_then(Tree::text).unwrap_or_default().to_string();
+        let code = attribute
+            .get("bgp.update.path_attribute.type_code")
+            .and_then(Tree::text)
+            .unwrap_or_default()
+            .to_string();
         attribute_types.push(number(&code));
         let leaves = attribute.leaves();
-        let first = |key: &str| leaves.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let all = |key: &str| -> Vec<String> { leaves.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect() };
+        let first = |key: &str| {
+            leaves
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let all = |key: &str| -> Vec<String> {
+            leaves
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
         match code.as_str() {
-            "1" => origin = first("bgp.update.path_attribute.origin").map(|v| number(&v)).unwrap_or(Value::Null),
+            "1" => {
+                origin = first("bgp.update.path_attribute.origin")
+                    .map(|v| number(&v))
+                    .unwrap_or(Value::Null)
+            }
             "2" => {
-                for segment in collect_named(attribute, "bgp.update.path_attribute.as_path_segment") {
+                for segment in collect_named(attribute, "bgp.update.path_attribute.as_path_segment")
+                {
                     let segment_leaves = segment.leaves();
                     let kind = segment_leaves
                         .iter()
@@ -304,45 +392,87 @@ fn update_facts(tree: &Tree, facts: &mut Map<String, Value>) {
                         .unwrap_or(Value::Null);
                     let asns: Vec<Value> = segment_leaves
                         .iter()
-                        .filter(|(k, _)| k.ends_with(".as_path_segment.as4") || k.ends_with(".as_path_segment.as2"))
+                        .filter(|(k, _)| {
+                            k.ends_with(".as_path_segment.as4")
+                                || k.ends_with(".as_path_segment.as2")
+                        })
                         .map(|(_, v)| number(v))
                         .collect();
                     as_path.extend(asns.iter().cloned());
                     segments.push(json!({"type": kind, "asns": asns}));
                 }
             }
-            "3" => next_hop = first("bgp.update.path_attribute.next_hop").map(Value::from).unwrap_or(Value::Null),
-            "4" => med = first("bgp.update.path_attribute.multi_exit_disc").map(|v| number(&v)).unwrap_or(Value::Null),
-            "5" => local_pref = first("bgp.update.path_attribute.local_pref").map(|v| number(&v)).unwrap_or(Value::Null),
-            "8" => {
-                let (asns, values) = (all("bgp.update.path_attribute.community_as"), all("bgp.update.path_attribute.community_value"));
-                communities = asns.iter().zip(&values).map(|(a, v)| Value::from(format!("{a}:{v}"))).collect();
+            "3" => {
+                next_hop = first("bgp.update.path_attribute.next_hop")
+                    .map(Value::from)
+                    .unwrap_or(Value::Null)
             }
-            "9" => originator_id = first("bgp.update.path_attribute.originator_id").map(Value::from).unwrap_or(Value::Null),
-            "10" => cluster_list = all("bgp.update.path_attribute.cluster_list").into_iter().map(Value::from).collect(),
+            "4" => {
+                med = first("bgp.update.path_attribute.multi_exit_disc")
+                    .map(|v| number(&v))
+                    .unwrap_or(Value::Null)
+            }
+            "5" => {
+                local_pref = first("bgp.update.path_attribute.local_pref")
+                    .map(|v| number(&v))
+                    .unwrap_or(Value::Null)
+            }
+            "8" => {
+                let (asns, values) = (
+                    all("bgp.update.path_attribute.community_as"),
+                    all("bgp.update.path_attribute.community_value"),
+                );
+                communities = asns
+                    .iter()
+                    .zip(&values)
+                    .map(|(a, v)| Value::from(format!("{a}:{v}")))
+                    .collect();
+            }
+            "9" => {
+                originator_id = first("bgp.update.path_attribute.originator_id")
+                    .map(Value::from)
+                    .unwrap_or(Value::Null)
+            }
+            "10" => {
+                cluster_list = all("bgp.update.path_attribute.cluster_list")
+                    .into_iter()
+                    .map(Value::from)
+                    .collect()
+            }
             "14" => {
                 let afi = first("bgp.update.path_attribute.mp_reach_nlri.afi").unwrap_or_default();
-                let safi = first("bgp.update.path_attribute.mp_reach_nlri.safi").unwrap_or_default();
+                let safi =
+                    first("bgp.update.path_attribute.mp_reach_nlri.safi").unwrap_or_default();
                 reach_family = Value::from(family_name(&afi, &safi));
                 reach_hops = leaves
                     .iter()
-                    .filter(|(k, _)| k.starts_with("bgp.update.path_attribute.mp_reach_nlri.next_hop.") )
+                    .filter(|(k, _)| {
+                        k.starts_with("bgp.update.path_attribute.mp_reach_nlri.next_hop.")
+                    })
                     .map(|(_, v)| Value::from(v.clone()))
                     .collect();
-                let (found, ids) = prefixes(attribute.get("bgp.update.path_attribute.mp_reach_nlri"));
+                let (found, ids) =
+                    prefixes(attribute.get("bgp.update.path_attribute.mp_reach_nlri"));
                 reach_nlri = found;
                 reach_ids = ids;
             }
             "15" => {
-                let afi = first("bgp.update.path_attribute.mp_unreach_nlri.afi").unwrap_or_default();
-                let safi = first("bgp.update.path_attribute.mp_unreach_nlri.safi").unwrap_or_default();
+                let afi =
+                    first("bgp.update.path_attribute.mp_unreach_nlri.afi").unwrap_or_default();
+                let safi =
+                    first("bgp.update.path_attribute.mp_unreach_nlri.safi").unwrap_or_default();
                 unreach_family = Value::from(family_name(&afi, &safi));
-                let (found, ids) = prefixes(attribute.get("bgp.update.path_attribute.mp_unreach_nlri"));
+                let (found, ids) =
+                    prefixes(attribute.get("bgp.update.path_attribute.mp_unreach_nlri"));
                 unreach_nlri = found;
                 unreach_ids = ids;
             }
             "32" => {
-                let (global, first_part, second) = (all("bgp.large_communities.ga"), all("bgp.large_communities.ldp1"), all("bgp.large_communities.ldp2"));
+                let (global, first_part, second) = (
+                    all("bgp.large_communities.ga"),
+                    all("bgp.large_communities.ldp1"),
+                    all("bgp.large_communities.ldp2"),
+                );
                 large_communities = global
                     .iter()
                     .zip(&first_part)
@@ -357,7 +487,12 @@ fn update_facts(tree: &Tree, facts: &mut Map<String, Value>) {
     // UPDATE whose only attribute is an empty MP_UNREACH_NLRI.
     let end_of_rib = if attributes.is_empty() && withdrawn.is_empty() && nlri.is_empty() {
         Value::from("ipv4-unicast")
-    } else if attributes.len() == 1 && !unreach_family.is_null() && unreach_nlri.is_empty() && withdrawn.is_empty() && nlri.is_empty() {
+    } else if attributes.len() == 1
+        && !unreach_family.is_null()
+        && unreach_nlri.is_empty()
+        && withdrawn.is_empty()
+        && nlri.is_empty()
+    {
         unreach_family.clone()
     } else {
         Value::Null
@@ -381,7 +516,10 @@ fn update_facts(tree: &Tree, facts: &mut Map<String, Value>) {
     facts.insert("mp_unreach_family".into(), unreach_family);
     facts.insert("mp_withdrawn".into(), Value::from(unreach_nlri));
     facts.insert("end_of_rib".into(), end_of_rib);
-    let has_ids = !(withdrawn_ids.is_empty() && nlri_ids.is_empty() && reach_ids.is_empty() && unreach_ids.is_empty());
+    let has_ids = !(withdrawn_ids.is_empty()
+        && nlri_ids.is_empty()
+        && reach_ids.is_empty()
+        && unreach_ids.is_empty());
     if has_ids {
         facts.insert("path_ids".into(), json!({
             "withdrawn": withdrawn_ids, "nlri": nlri_ids, "mp_nlri": reach_ids, "mp_withdrawn": unreach_ids,
@@ -391,19 +529,36 @@ fn update_facts(tree: &Tree, facts: &mut Map<String, Value>) {
 
 fn notification_facts(tree: &Tree, facts: &mut Map<String, Value>) {
     let leaves = tree.leaves();
-    let first = |predicate: &dyn Fn(&str) -> bool| leaves.iter().find(|(k, _)| predicate(k)).map(|(_, v)| v.clone());
-    facts.insert("code".into(), number(&first(&|k| k == "bgp.notify.major_error").unwrap_or_default()));
-    facts.insert("subcode".into(), number(&first(&|k| k.starts_with("bgp.notify.minor_error")).unwrap_or_default()));
+    let first = |predicate: &dyn Fn(&str) -> bool| {
+        leaves
+            .iter()
+            .find(|(k, _)| predicate(k))
+            .map(|(_, v)| v.clone())
+    };
+    facts.insert(
+        "code".into(),
+        number(&first(&|k| k == "bgp.notify.major_error").unwrap_or_default()),
+    );
+    facts.insert(
+        "subcode".into(),
+        number(&first(&|k| k.starts_with("bgp.notify.minor_error")).unwrap_or_default()),
+    );
     facts.insert(
         "shutdown_communication".into(),
-        first(&|k| k == "bgp.notify.communication").map(Value::from).unwrap_or(Value::Null),
+        first(&|k| k == "bgp.notify.communication")
+            .map(Value::from)
+            .unwrap_or(Value::Null),
     );
 }
 
 /// The `expect` object of one message: facts from tshark's dissection only.
 pub fn facts(tree: &Tree) -> Value {
     let mut facts = Map::new();
-    let kind = tree.get("bgp.type").and_then(Tree::text).unwrap_or_default().to_string();
+    let kind = tree
+        .get("bgp.type")
+        .and_then(Tree::text)
+        .unwrap_or_default()
+        .to_string();
     let name = match kind.as_str() {
         "1" => "open",
         "2" => "update",
@@ -413,15 +568,31 @@ pub fn facts(tree: &Tree) -> Value {
         _ => "unknown",
     };
     facts.insert("type".into(), Value::from(name));
-    facts.insert("length".into(), number(tree.get("bgp.length").and_then(Tree::text).unwrap_or_default()));
+    facts.insert(
+        "length".into(),
+        number(
+            tree.get("bgp.length")
+                .and_then(Tree::text)
+                .unwrap_or_default(),
+        ),
+    );
     match name {
         "open" => open_facts(tree, &mut facts),
         "update" => update_facts(tree, &mut facts),
         "notification" => notification_facts(tree, &mut facts),
         "route_refresh" => {
             let leaves = tree.leaves();
-            let first = |key: &str| leaves.iter().find(|(k, _)| k.ends_with(key)).map(|(_, v)| v.clone()).unwrap_or_default();
-            facts.insert("family".into(), Value::from(family_name(&first(".afi"), &first(".safi"))));
+            let first = |key: &str| {
+                leaves
+                    .iter()
+                    .find(|(k, _)| k.ends_with(key))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            facts.insert(
+                "family".into(),
+                Value::from(family_name(&first(".afi"), &first(".safi"))),
+            );
         }
         _ => {}
     }
@@ -437,7 +608,11 @@ mod tests {
         let tree: Tree = serde_json::from_str(r#"{"b":"1","a":["2",{"c":"3"}]}"#).unwrap();
         assert_eq!(
             tree.leaves(),
-            vec![("b".into(), "1".into()), ("a".into(), "2".into()), ("c".into(), "3".into())]
+            vec![
+                ("b".into(), "1".into()),
+                ("a".into(), "2".into()),
+                ("c".into(), "3".into())
+            ]
         );
     }
 

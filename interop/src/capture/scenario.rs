@@ -47,14 +47,24 @@ pub struct Plan {
 
 /// Key of a session in [`Plan::sessions`].
 pub fn session_key(a: &str, b: &str) -> String {
-    if a <= b { format!("{a}|{b}") } else { format!("{b}|{a}") }
+    if a <= b {
+        format!("{a}|{b}")
+    } else {
+        format!("{b}|{a}")
+    }
 }
 
 /// A `--pcap` run without a lab reads the plan saved beside the capture.
 pub fn plan_for_existing_capture(pcap: &Path) -> Result<Plan> {
     let path = plan_path(pcap);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|source| Error::Json { what: path.display().to_string(), source })
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        what: path.display().to_string(),
+        source,
+    })
 }
 
 /// Path of the plan saved beside a capture.
@@ -65,10 +75,17 @@ pub fn plan_path(pcap: &Path) -> std::path::PathBuf {
 }
 
 fn package_version(node: &Node, package: &str) -> String {
-    let raw = node.exec(&["dpkg-query", "-W", "-f", "${Version}", package]).unwrap_or_default();
+    let raw = node
+        .exec(&["dpkg-query", "-W", "-f", "${Version}", package])
+        .unwrap_or_default();
     // Drop the epoch and the Debian revision: `1:2.0.12-7` -> `2.0.12`.
     let without_epoch = raw.rsplit(':').next().unwrap_or_default();
-    without_epoch.split('-').next().unwrap_or_default().trim().to_string()
+    without_epoch
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 fn neighbor(address: IpAddr, asn: u32, families: &[Family]) -> NeighborSpec {
@@ -77,7 +94,13 @@ fn neighbor(address: IpAddr, asn: u32, families: &[Family]) -> NeighborSpec {
     spec
 }
 
-fn origination(prefix: &str, community: (u16, u16), large: (u32, u32, u32), med: Option<u32>, local_pref: Option<u32>) -> Origination {
+fn origination(
+    prefix: &str,
+    community: (u16, u16),
+    large: (u32, u32, u32),
+    med: Option<u32>,
+    local_pref: Option<u32>,
+) -> Origination {
     Origination {
         prefix: prefix.to_string(),
         communities: vec![community],
@@ -101,14 +124,20 @@ impl Tcpdump {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|source| Error::Spawn { command: "tcpdump".into(), source })?;
+            .map_err(|source| Error::Spawn {
+                command: "tcpdump".into(),
+                source,
+            })?;
         Ok(Tcpdump { child })
     }
 
     fn stop(mut self) -> Result<()> {
         // SIGTERM lets tcpdump flush; the pid is the one we spawned.
         command::run("kill", &["-TERM", &self.child.id().to_string()])?;
-        self.child.wait().map_err(|source| Error::Spawn { command: "tcpdump wait".into(), source })?;
+        self.child.wait().map_err(|source| Error::Spawn {
+            command: "tcpdump wait".into(),
+            source,
+        })?;
         Ok(())
     }
 }
@@ -133,8 +162,16 @@ pub fn run(pcap: &Path) -> Result<Plan> {
     let bird_node = lab.node("bird", &net, 2)?;
     let frr_node = lab.node("frr", &net, 3)?;
     let gobgp_node = lab.node("gobgp", &net, 4)?;
-    let (bird4, frr4, gobgp4) = (IpAddr::V4(bird_node.ipv4), IpAddr::V4(frr_node.ipv4), IpAddr::V4(gobgp_node.ipv4));
-    let (bird6, frr6, gobgp6) = (IpAddr::V6(bird_node.ipv6), IpAddr::V6(frr_node.ipv6), IpAddr::V6(gobgp_node.ipv6));
+    let (bird4, frr4, gobgp4) = (
+        IpAddr::V4(bird_node.ipv4),
+        IpAddr::V4(frr_node.ipv4),
+        IpAddr::V4(gobgp_node.ipv4),
+    );
+    let (bird6, frr6, gobgp6) = (
+        IpAddr::V6(bird_node.ipv6),
+        IpAddr::V6(frr_node.ipv6),
+        IpAddr::V6(gobgp_node.ipv6),
+    );
     let v4 = [Family::Ipv4Unicast];
     let v6 = [Family::Ipv6Unicast];
     let both = [Family::Ipv4Unicast, Family::Ipv6Unicast];
@@ -149,11 +186,28 @@ pub fn run(pcap: &Path) -> Result<Plan> {
     let mut bird_gobgp_md5 = neighbor(gobgp4, SHARED_AS, &v4);
     bird_gobgp_md5.local_asn = Some(SHARED_AS);
     bird_gobgp_md5.password = Some("capture-secret".into());
-    bird_spec.neighbors = vec![bird_frr, bird_frr_ext, bird_gobgp_md5, neighbor(gobgp6, SHARED_AS, &v6)];
+    bird_spec.neighbors = vec![
+        bird_frr,
+        bird_frr_ext,
+        bird_gobgp_md5,
+        neighbor(gobgp6, SHARED_AS, &v6),
+    ];
     bird_spec.originate = vec![
-        origination("198.19.1.0/24", (65001, 100), (BIRD_AS, 1, 1), Some(10), Some(150)),
+        origination(
+            "198.19.1.0/24",
+            (65001, 100),
+            (BIRD_AS, 1, 1),
+            Some(10),
+            Some(150),
+        ),
         origination("198.19.11.0/24", (65001, 101), (BIRD_AS, 1, 2), None, None),
-        origination("2001:db8:f001::/48", (65001, 600), (BIRD_AS, 6, 1), None, None),
+        origination(
+            "2001:db8:f001::/48",
+            (65001, 600),
+            (BIRD_AS, 6, 1),
+            None,
+            None,
+        ),
     ];
 
     let mut frr_spec = RouterSpec::new(SHARED_AS, frr_node.ipv4, Some(frr_node.ipv6));
@@ -162,22 +216,68 @@ pub fn run(pcap: &Path) -> Result<Plan> {
     frr_bird.add_path = true;
     let mut frr_bird_ext = neighbor(bird6, BIRD_AS, &v4);
     frr_bird_ext.extended_next_hop = true;
-    frr_spec.neighbors = vec![frr_bird, frr_bird_ext, neighbor(gobgp4, SHARED_AS, &v4), neighbor(gobgp6, SHARED_AS, &v6)];
+    frr_spec.neighbors = vec![
+        frr_bird,
+        frr_bird_ext,
+        neighbor(gobgp4, SHARED_AS, &v4),
+        neighbor(gobgp6, SHARED_AS, &v6),
+    ];
     frr_spec.originate = vec![
-        origination("198.19.2.0/24", (65002, 200), (SHARED_AS, 2, 1), Some(20), Some(200)),
-        origination("198.19.12.0/24", (65002, 201), (SHARED_AS, 2, 2), None, None),
-        origination("2001:db8:f002::/48", (65002, 600), (SHARED_AS, 6, 2), Some(5), None),
+        origination(
+            "198.19.2.0/24",
+            (65002, 200),
+            (SHARED_AS, 2, 1),
+            Some(20),
+            Some(200),
+        ),
+        origination(
+            "198.19.12.0/24",
+            (65002, 201),
+            (SHARED_AS, 2, 2),
+            None,
+            None,
+        ),
+        origination(
+            "2001:db8:f002::/48",
+            (65002, 600),
+            (SHARED_AS, 6, 2),
+            Some(5),
+            None,
+        ),
     ];
 
     let mut gobgp_spec = RouterSpec::new(SHARED_AS, gobgp_node.ipv4, Some(gobgp_node.ipv6));
     gobgp_spec.graceful_restart = true;
     let mut gobgp_bird_md5 = neighbor(bird4, SHARED_AS, &v4);
     gobgp_bird_md5.password = Some("capture-secret".into());
-    gobgp_spec.neighbors = vec![gobgp_bird_md5, neighbor(bird6, BIRD_AS, &v6), neighbor(frr4, SHARED_AS, &v4), neighbor(frr6, SHARED_AS, &v6)];
+    gobgp_spec.neighbors = vec![
+        gobgp_bird_md5,
+        neighbor(bird6, BIRD_AS, &v6),
+        neighbor(frr4, SHARED_AS, &v4),
+        neighbor(frr6, SHARED_AS, &v6),
+    ];
     gobgp_spec.originate = vec![
-        origination("198.19.3.0/24", (65003, 300), (SHARED_AS, 3, 1), Some(30), Some(300)),
-        origination("198.19.13.0/24", (65003, 301), (SHARED_AS, 3, 2), None, None),
-        origination("2001:db8:f003::/48", (65003, 600), (SHARED_AS, 6, 3), None, None),
+        origination(
+            "198.19.3.0/24",
+            (65003, 300),
+            (SHARED_AS, 3, 1),
+            Some(30),
+            Some(300),
+        ),
+        origination(
+            "198.19.13.0/24",
+            (65003, 301),
+            (SHARED_AS, 3, 2),
+            None,
+            None,
+        ),
+        origination(
+            "2001:db8:f003::/48",
+            (65003, 600),
+            (SHARED_AS, 6, 3),
+            None,
+            None,
+        ),
     ];
 
     let tcpdump = Tcpdump::start(&net.bridge_interface()?, pcap)?;
@@ -189,33 +289,63 @@ pub fn run(pcap: &Path) -> Result<Plan> {
     let mut gobgp = lab.router(DaemonKind::Gobgp, &gobgp_node, gobgp_spec)?;
 
     let ends: [(&Router, IpAddr); 12] = [
-        (&bird, frr4), (&bird, frr6), (&bird, gobgp4), (&bird, gobgp6),
-        (&frr, bird4), (&frr, bird6), (&frr, gobgp4), (&frr, gobgp6),
-        (&gobgp, bird4), (&gobgp, bird6), (&gobgp, frr4), (&gobgp, frr6),
+        (&bird, frr4),
+        (&bird, frr6),
+        (&bird, gobgp4),
+        (&bird, gobgp6),
+        (&frr, bird4),
+        (&frr, bird6),
+        (&frr, gobgp4),
+        (&frr, gobgp6),
+        (&gobgp, bird4),
+        (&gobgp, bird6),
+        (&gobgp, frr4),
+        (&gobgp, frr6),
     ];
-    lab.wait_until("all capture sessions Established", || ends.iter().all(|(r, p)| r.is_established(*p)))?;
+    lab.wait_until("all capture sessions Established", || {
+        ends.iter().all(|(r, p)| r.is_established(*p))
+    })?;
     let learned = [
-        (&bird, "198.19.12.0/24"), (&bird, "198.19.13.0/24"), (&frr, "198.19.11.0/24"),
-        (&frr, "198.19.13.0/24"), (&gobgp, "198.19.11.0/24"), (&gobgp, "198.19.12.0/24"),
-        (&bird, "2001:db8:f003::/48"), (&frr, "2001:db8:f001::/48"), (&gobgp, "2001:db8:f002::/48"),
+        (&bird, "198.19.12.0/24"),
+        (&bird, "198.19.13.0/24"),
+        (&frr, "198.19.11.0/24"),
+        (&frr, "198.19.13.0/24"),
+        (&gobgp, "198.19.11.0/24"),
+        (&gobgp, "198.19.12.0/24"),
+        (&bird, "2001:db8:f003::/48"),
+        (&frr, "2001:db8:f001::/48"),
+        (&gobgp, "2001:db8:f002::/48"),
     ];
-    lab.wait_until("every prefix learned", || learned.iter().all(|(r, p)| r.has_learned(p)))?;
+    lab.wait_until("every prefix learned", || {
+        learned.iter().all(|(r, p)| r.has_learned(p))
+    })?;
 
     bird.withdraw("198.19.11.0/24")?;
     frr.withdraw("198.19.12.0/24")?;
     gobgp.withdraw("198.19.13.0/24")?;
-    let gone = [(&frr, "198.19.11.0/24"), (&gobgp, "198.19.12.0/24"), (&bird, "198.19.13.0/24")];
-    lab.wait_until("withdrawals seen", || gone.iter().all(|(r, p)| !r.has_learned(p)))?;
+    let gone = [
+        (&frr, "198.19.11.0/24"),
+        (&gobgp, "198.19.12.0/24"),
+        (&bird, "198.19.13.0/24"),
+    ];
+    lab.wait_until("withdrawals seen", || {
+        gone.iter().all(|(r, p)| !r.has_learned(p))
+    })?;
 
     let mut plan = Plan::default();
     bird.shutdown_neighbor(frr4, "bird maintenance")?;
     frr.shutdown_neighbor(gobgp4, "frr maintenance")?;
     gobgp.shutdown_neighbor(bird6, "gobgp maintenance")?;
-    plan.shutdown_messages.insert(bird4.to_string(), "bird maintenance".into());
-    plan.shutdown_messages.insert(frr4.to_string(), "frr maintenance".into());
-    plan.shutdown_messages.insert(gobgp6.to_string(), "gobgp maintenance".into());
+    plan.shutdown_messages
+        .insert(bird4.to_string(), "bird maintenance".into());
+    plan.shutdown_messages
+        .insert(frr4.to_string(), "frr maintenance".into());
+    plan.shutdown_messages
+        .insert(gobgp6.to_string(), "gobgp maintenance".into());
     let down = [(&frr, bird4), (&gobgp, frr4), (&bird, gobgp6)];
-    lab.wait_until("shut sessions down at the peer", || down.iter().all(|(r, p)| !r.is_established(*p)))?;
+    lab.wait_until("shut sessions down at the peer", || {
+        down.iter().all(|(r, p)| !r.is_established(*p))
+    })?;
     // Let the last segments reach the capture before stopping it.
     std::thread::sleep(Duration::from_secs(1));
     tcpdump.stop()?;
@@ -228,7 +358,8 @@ pub fn run(pcap: &Path) -> Result<Plan> {
         let label = format!("{short} {}", package_version(node, package));
         for address in [address4, address6] {
             plan.speakers.insert(address.to_string(), label.clone());
-            plan.short_names.insert(address.to_string(), short.to_string());
+            plan.short_names
+                .insert(address.to_string(), short.to_string());
         }
     }
     for (a, b, name) in [
@@ -239,11 +370,20 @@ pub fn run(pcap: &Path) -> Result<Plan> {
         (gobgp4, bird4, "ibgp-md5"),
         (gobgp6, bird6, "ebgp-ipv6"),
     ] {
-        plan.sessions.insert(session_key(&a.to_string(), &b.to_string()), name.to_string());
+        plan.sessions.insert(
+            session_key(&a.to_string(), &b.to_string()),
+            name.to_string(),
+        );
     }
-    let text = serde_json::to_string_pretty(&plan).map_err(|source| Error::Json { what: "plan".into(), source })?;
+    let text = serde_json::to_string_pretty(&plan).map_err(|source| Error::Json {
+        what: "plan".into(),
+        source,
+    })?;
     let path = plan_path(pcap);
-    std::fs::write(&path, text).map_err(|source| Error::Io { path: path.clone(), source })?;
+    std::fs::write(&path, text).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     drop(lab);
     Ok(plan)
 }

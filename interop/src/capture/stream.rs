@@ -22,7 +22,10 @@ pub struct FollowedStream {
 fn decode_hex(text: &str) -> Result<Vec<u8>> {
     let clean = text.trim();
     if clean.len() % 2 != 0 {
-        return Err(Error::Parse { what: "follow hex".into(), detail: clean.to_string() });
+        return Err(Error::Parse {
+            what: "follow hex".into(),
+            detail: clean.to_string(),
+        });
     }
     (0..clean.len())
         .step_by(2)
@@ -30,7 +33,10 @@ fn decode_hex(text: &str) -> Result<Vec<u8>> {
             clean
                 .get(index..index + 2)
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| Error::Parse { what: "follow hex".into(), detail: clean.to_string() })
+                .ok_or_else(|| Error::Parse {
+                    what: "follow hex".into(),
+                    detail: clean.to_string(),
+                })
         })
         .collect()
 }
@@ -43,7 +49,11 @@ pub fn parse_follow(text: &str) -> Result<FollowedStream> {
             stream.client = rest.trim().to_string();
         } else if let Some(rest) = line.strip_prefix("Node 1: ") {
             stream.server = rest.trim().to_string();
-        } else if line.starts_with('=') || line.starts_with("Follow:") || line.starts_with("Filter:") || line.trim().is_empty() {
+        } else if line.starts_with('=')
+            || line.starts_with("Follow:")
+            || line.starts_with("Filter:")
+            || line.trim().is_empty()
+        {
             continue;
         } else if let Some(rest) = line.strip_prefix('\t') {
             stream.server_bytes.extend(decode_hex(rest)?);
@@ -63,16 +73,24 @@ pub fn split_messages(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     while rest.len() >= 19 {
         let marker = rest.get(..16).unwrap_or_default();
         if marker.iter().any(|byte| *byte != 0xff) {
-            return Err(Error::Parse { what: "BGP stream".into(), detail: "header marker is not all ones".into() });
+            return Err(Error::Parse {
+                what: "BGP stream".into(),
+                detail: "header marker is not all ones".into(),
+            });
         }
         let length = match rest.get(16..18) {
             Some([high, low]) => usize::from(u16::from_be_bytes([*high, *low])),
             _ => break,
         };
         if length < 19 {
-            return Err(Error::Parse { what: "BGP stream".into(), detail: format!("header length {length}") });
+            return Err(Error::Parse {
+                what: "BGP stream".into(),
+                detail: format!("header length {length}"),
+            });
         }
-        let Some(message) = rest.get(..length) else { break };
+        let Some(message) = rest.get(..length) else {
+            break;
+        };
         messages.push(message.to_vec());
         rest = rest.get(length..).unwrap_or_default();
     }

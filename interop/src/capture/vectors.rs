@@ -22,13 +22,21 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn address_of(endpoint: &str) -> String {
-    let host = endpoint.rsplit_once(':').map(|(host, _)| host).unwrap_or(endpoint);
-    host.trim_start_matches('[').trim_end_matches(']').to_string()
+    let host = endpoint
+        .rsplit_once(':')
+        .map(|(host, _)| host)
+        .unwrap_or(endpoint);
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
 }
 
 fn follow(pcap: &Path, stream: u64) -> Result<FollowedStream> {
     let path = pcap.to_string_lossy().to_string();
-    parse_follow(&run("tshark", &["-r", &path, "-q", "-z", &format!("follow,tcp,raw,{stream}")])?)
+    parse_follow(&run(
+        "tshark",
+        &["-r", &path, "-q", "-z", &format!("follow,tcp,raw,{stream}")],
+    )?)
 }
 
 /// One direction of a session, ready to be written.
@@ -44,28 +52,52 @@ pub struct Direction {
     pub expect: Vec<Value>,
 }
 
-fn pair(sender: &str, receiver: &str, bytes: &[u8], dissected: &[&DissectedMessage]) -> Result<Direction> {
+fn pair(
+    sender: &str,
+    receiver: &str,
+    bytes: &[u8],
+    dissected: &[&DissectedMessage],
+) -> Result<Direction> {
     let messages = split_messages(bytes)?;
-    let expect: Vec<Value> = dissected.iter().map(|message| facts(&message.tree)).collect();
+    let expect: Vec<Value> = dissected
+        .iter()
+        .map(|message| facts(&message.tree))
+        .collect();
     if messages.len() != expect.len() {
         return Err(Error::Parse {
             what: format!("{sender} -> {receiver}"),
-            detail: format!("{} messages in the stream, {} dissected by tshark", messages.len(), expect.len()),
+            detail: format!(
+                "{} messages in the stream, {} dissected by tshark",
+                messages.len(),
+                expect.len()
+            ),
         });
     }
     for (index, (message, facts)) in messages.iter().zip(&expect).enumerate() {
         if facts.get("length").and_then(Value::as_u64) != Some(message.len() as u64) {
             return Err(Error::Parse {
                 what: format!("{sender} -> {receiver} message {index}"),
-                detail: format!("length {} but tshark says {:?}", message.len(), facts.get("length")),
+                detail: format!(
+                    "length {} but tshark says {:?}",
+                    message.len(),
+                    facts.get("length")
+                ),
             });
         }
     }
-    Ok(Direction { sender: sender.to_string(), receiver: receiver.to_string(), messages, expect })
+    Ok(Direction {
+        sender: sender.to_string(),
+        receiver: receiver.to_string(),
+        messages,
+        expect,
+    })
 }
 
 fn open_of(direction: &Direction) -> Option<&Value> {
-    direction.expect.iter().find(|facts| facts["type"] == "open")
+    direction
+        .expect
+        .iter()
+        .find(|facts| facts["type"] == "open")
 }
 
 fn capability_set(open: Option<&Value>) -> BTreeSet<u64> {
@@ -78,7 +110,12 @@ fn add_path_modes(open: Option<&Value>) -> BTreeMap<String, u64> {
     open.and_then(|o| o["add_path"].as_array())
         .map(|list| {
             list.iter()
-                .filter_map(|entry| Some((entry["family"].as_str()?.to_string(), entry["send_receive"].as_u64()?)))
+                .filter_map(|entry| {
+                    Some((
+                        entry["family"].as_str()?.to_string(),
+                        entry["send_receive"].as_u64()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -95,7 +132,12 @@ pub fn context(direction: &Direction, reverse: &Direction) -> Value {
     // and the receiver offered to receive (bit 1).
     let add_path: Vec<&String> = my_modes
         .iter()
-        .filter(|(family, mode)| *mode & 2 != 0 && their_modes.get(*family).is_some_and(|theirs| theirs & 1 != 0))
+        .filter(|(family, mode)| {
+            *mode & 2 != 0
+                && their_modes
+                    .get(*family)
+                    .is_some_and(|theirs| theirs & 1 != 0)
+        })
         .map(|(family, _)| family)
         .collect();
     json!({
@@ -126,26 +168,44 @@ pub fn write_all(pcap: &Path, plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     let streams: BTreeSet<u64> = dissected.iter().map(|m| m.stream).collect();
     let mut sessions_done = BTreeSet::new();
     let mut written = Vec::new();
-    std::fs::create_dir_all(out).map_err(|source| Error::Io { path: out.to_path_buf(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     for stream in streams {
         let followed = follow(pcap, stream)?;
         let (client, server) = (address_of(&followed.client), address_of(&followed.server));
         let key = session_key(&client, &server);
-        let Some(scenario) = plan.sessions.get(&key) else { continue };
+        let Some(scenario) = plan.sessions.get(&key) else {
+            continue;
+        };
         // Later connections of a session (reconnect attempts after a
         // shutdown) are not vectors; the first one holds the whole story.
         if !sessions_done.insert(key.clone()) {
             continue;
         }
         let from = |address: &str| -> Vec<&DissectedMessage> {
-            dissected.iter().filter(|m| m.stream == stream && m.source == address).collect()
+            dissected
+                .iter()
+                .filter(|m| m.stream == stream && m.source == address)
+                .collect()
         };
         let forward = pair(&client, &server, &followed.client_bytes, &from(&client))?;
         let backward = pair(&server, &client, &followed.server_bytes, &from(&server))?;
         for (direction, reverse) in [(&forward, &backward), (&backward, &forward)] {
             check_shutdown(direction, plan)?;
-            let label = |address: &str| plan.speakers.get(address).cloned().unwrap_or_else(|| address.to_string());
-            let short = |address: &str| plan.short_names.get(address).cloned().unwrap_or_else(|| address.to_string());
+            let label = |address: &str| {
+                plan.speakers
+                    .get(address)
+                    .cloned()
+                    .unwrap_or_else(|| address.to_string())
+            };
+            let short = |address: &str| {
+                plan.short_names
+                    .get(address)
+                    .cloned()
+                    .unwrap_or_else(|| address.to_string())
+            };
             let messages: Vec<Value> = direction
                 .messages
                 .iter()
@@ -161,11 +221,22 @@ pub fn write_all(pcap: &Path, plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
                 "context": context(direction, reverse),
                 "messages": messages,
             });
-            let name = format!("{}-to-{}-{scenario}.json", short(&direction.sender), short(&direction.receiver));
+            let name = format!(
+                "{}-to-{}-{scenario}.json",
+                short(&direction.sender),
+                short(&direction.receiver)
+            );
             let path = out.join(name);
-            let mut text = serde_json::to_string_pretty(&document).map_err(|source| Error::Json { what: "vector".into(), source })?;
+            let mut text =
+                serde_json::to_string_pretty(&document).map_err(|source| Error::Json {
+                    what: "vector".into(),
+                    source,
+                })?;
             text.push('\n');
-            std::fs::write(&path, text).map_err(|source| Error::Io { path: path.clone(), source })?;
+            std::fs::write(&path, text).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
             written.push(path);
         }
     }
@@ -173,7 +244,10 @@ pub fn write_all(pcap: &Path, plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     if written.len() != expected {
         return Err(Error::Parse {
             what: "capture".into(),
-            detail: format!("wrote {} vector files, expected {expected} (a session is missing from the capture)", written.len()),
+            detail: format!(
+                "wrote {} vector files, expected {expected} (a session is missing from the capture)",
+                written.len()
+            ),
         });
     }
     Ok(written)
@@ -197,8 +271,14 @@ mod tests {
             messages: vec![],
             expect: vec![json!({"type": "open", "capabilities": caps, "add_path": add_path})],
         };
-        let sender = open(json!([1, 65, 69, 6]), json!([{"family": "ipv4-unicast", "send_receive": 3}, {"family": "ipv6-unicast", "send_receive": 1}]));
-        let receiver = open(json!([1, 65, 69]), json!([{"family": "ipv4-unicast", "send_receive": 1}, {"family": "ipv6-unicast", "send_receive": 3}]));
+        let sender = open(
+            json!([1, 65, 69, 6]),
+            json!([{"family": "ipv4-unicast", "send_receive": 3}, {"family": "ipv6-unicast", "send_receive": 1}]),
+        );
+        let receiver = open(
+            json!([1, 65, 69]),
+            json!([{"family": "ipv4-unicast", "send_receive": 1}, {"family": "ipv6-unicast", "send_receive": 3}]),
+        );
         assert_eq!(
             context(&sender, &receiver),
             json!({"four_octet_as": true, "add_path": ["ipv4-unicast"], "extended_message": false})

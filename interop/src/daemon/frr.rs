@@ -43,11 +43,19 @@ pub fn render(spec: &RouterSpec) -> String {
     for (index, origination) in spec.originate.iter().enumerate() {
         let _ = writeln!(text, "route-map ORIGINATE-{index} permit 10");
         if !origination.communities.is_empty() {
-            let list: Vec<String> = origination.communities.iter().map(|(a, v)| format!("{a}:{v}")).collect();
+            let list: Vec<String> = origination
+                .communities
+                .iter()
+                .map(|(a, v)| format!("{a}:{v}"))
+                .collect();
             let _ = writeln!(text, " set community {}", list.join(" "));
         }
         if !origination.large_communities.is_empty() {
-            let list: Vec<String> = origination.large_communities.iter().map(|(g, a, b)| format!("{g}:{a}:{b}")).collect();
+            let list: Vec<String> = origination
+                .large_communities
+                .iter()
+                .map(|(g, a, b)| format!("{g}:{a}:{b}"))
+                .collect();
             let _ = writeln!(text, " set large-community {}", list.join(" "));
         }
         if let Some(med) = origination.med {
@@ -73,10 +81,17 @@ pub fn render(spec: &RouterSpec) -> String {
         let address = neighbor.address;
         let _ = writeln!(text, " neighbor {address} remote-as {}", neighbor.asn);
         let keepalive = (neighbor.hold_time / 3).max(1);
-        let _ = writeln!(text, " neighbor {address} timers {keepalive} {}", neighbor.hold_time);
+        let _ = writeln!(
+            text,
+            " neighbor {address} timers {keepalive} {}",
+            neighbor.hold_time
+        );
         let _ = writeln!(text, " neighbor {address} timers connect 2");
         if let Some(local_asn) = neighbor.local_asn {
-            let _ = writeln!(text, " neighbor {address} local-as {local_asn} no-prepend replace-as");
+            let _ = writeln!(
+                text,
+                " neighbor {address} local-as {local_asn} no-prepend replace-as"
+            );
         }
         if let Some(password) = &neighbor.password {
             let _ = writeln!(text, " neighbor {address} password {password}");
@@ -95,10 +110,18 @@ pub fn render(spec: &RouterSpec) -> String {
         let _ = writeln!(text, " address-family {} unicast", family_keyword(family));
         for (index, origination) in spec.originate.iter().enumerate() {
             if Family::of_prefix(&origination.prefix) == family {
-                let _ = writeln!(text, "  network {} route-map ORIGINATE-{index}", origination.prefix);
+                let _ = writeln!(
+                    text,
+                    "  network {} route-map ORIGINATE-{index}",
+                    origination.prefix
+                );
             }
         }
-        for neighbor in spec.neighbors.iter().filter(|n| n.effective_families().contains(&family)) {
+        for neighbor in spec
+            .neighbors
+            .iter()
+            .filter(|n| n.effective_families().contains(&family))
+        {
             let address = neighbor.address;
             let _ = writeln!(text, "  neighbor {address} activate");
             if neighbor.route_reflector_client {
@@ -117,15 +140,38 @@ pub fn render(spec: &RouterSpec) -> String {
 /// Writes the config and starts zebra then bgpd (each daemonises itself).
 pub fn start(node: &Node, config: &str) -> Result<()> {
     node.write_file(CONFIG_FILE, config)?;
-    node.write_file("/etc/frr/zebra.conf", &format!("log file {ZEBRA_LOG_FILE}\n"))?;
+    node.write_file(
+        "/etc/frr/zebra.conf",
+        &format!("log file {ZEBRA_LOG_FILE}\n"),
+    )?;
     node.write_file("/etc/frr/vtysh.conf", "")?;
     node.shell(&format!(
         "mkdir -p {RUN_DIRECTORY} /var/log/frr && chown frr:frr {RUN_DIRECTORY} /var/log/frr /etc/frr/*.conf"
     ))?;
     let socket_option = format!("--vty_socket={RUN_DIRECTORY}");
     let zserv = format!("{RUN_DIRECTORY}/zserv.api");
-    node.exec(&["/usr/lib/frr/zebra", "-d", "-f", "/etc/frr/zebra.conf", &socket_option, "-z", &zserv, "-i", ZEBRA_PID_FILE])?;
-    node.exec(&["/usr/lib/frr/bgpd", "-d", "-f", CONFIG_FILE, &socket_option, "-z", &zserv, "-i", BGPD_PID_FILE])?;
+    node.exec(&[
+        "/usr/lib/frr/zebra",
+        "-d",
+        "-f",
+        "/etc/frr/zebra.conf",
+        &socket_option,
+        "-z",
+        &zserv,
+        "-i",
+        ZEBRA_PID_FILE,
+    ])?;
+    node.exec(&[
+        "/usr/lib/frr/bgpd",
+        "-d",
+        "-f",
+        CONFIG_FILE,
+        &socket_option,
+        "-z",
+        &zserv,
+        "-i",
+        BGPD_PID_FILE,
+    ])?;
     Ok(())
 }
 
@@ -139,29 +185,50 @@ pub fn vtysh(node: &Node, commands: &[&str]) -> Result<String> {
     }
     let output = node.exec(&arguments)?;
     if output.contains("% Unknown command") || output.contains("% Invalid") {
-        return Err(Error::Parse { what: format!("vtysh {commands:?}"), detail: output });
+        return Err(Error::Parse {
+            what: format!("vtysh {commands:?}"),
+            detail: output,
+        });
     }
     Ok(output)
 }
 
 /// `neighbor X shutdown message TEXT`: Cease/Administrative Shutdown with a
 /// shutdown communication (RFC 9003).
-pub fn shutdown_neighbor(node: &Node, spec: &RouterSpec, address: IpAddr, message: &str) -> Result<()> {
+pub fn shutdown_neighbor(
+    node: &Node,
+    spec: &RouterSpec,
+    address: IpAddr,
+    message: &str,
+) -> Result<()> {
     let router = format!("router bgp {}", spec.asn);
     let command = format!("neighbor {address} shutdown message {message}");
+    vtysh(node, &["configure terminal", &router, &command]).map(|_| ())
+}
+
+/// `no neighbor X shutdown`.
+pub fn enable_neighbor(node: &Node, spec: &RouterSpec, address: IpAddr) -> Result<()> {
+    let router = format!("router bgp {}", spec.asn);
+    let command = format!("no neighbor {address} shutdown");
     vtysh(node, &["configure terminal", &router, &command]).map(|_| ())
 }
 
 /// `no network PREFIX` in the prefix's address family.
 pub fn withdraw(node: &Node, spec: &RouterSpec, prefix: &str) -> Result<()> {
     let router = format!("router bgp {}", spec.asn);
-    let family = format!("address-family {} unicast", family_keyword(Family::of_prefix(prefix)));
+    let family = format!(
+        "address-family {} unicast",
+        family_keyword(Family::of_prefix(prefix))
+    );
     let command = format!("no network {prefix}");
     vtysh(node, &["configure terminal", &router, &family, &command]).map(|_| ())
 }
 
 fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|source| Error::Json { what: what.to_string(), source })
+    serde_json::from_str(text).map_err(|source| Error::Json {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// Queries `show bgp neighbors json`.
@@ -173,16 +240,32 @@ pub fn neighbors(node: &Node) -> Result<Vec<NeighborStatus>> {
 pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
     let value = parse_json("frr neighbors", text)?;
     let Some(object) = value.as_object() else {
-        return Err(Error::Parse { what: "frr neighbors".into(), detail: text.to_string() });
+        return Err(Error::Parse {
+            what: "frr neighbors".into(),
+            detail: text.to_string(),
+        });
     };
     let mut result = Vec::new();
     for (address, details) in object {
-        let Ok(address) = address.parse::<IpAddr>() else { continue };
+        let Ok(address) = address.parse::<IpAddr>() else {
+            continue;
+        };
         result.push(NeighborStatus {
             address,
-            remote_asn: details.get("remoteAs").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()),
-            state: normalise_state(details.get("bgpState").and_then(Value::as_str).unwrap_or("Unknown")),
-            router_id: details.get("remoteRouterId").and_then(Value::as_str).map(str::to_string),
+            remote_asn: details
+                .get("remoteAs")
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok()),
+            state: normalise_state(
+                details
+                    .get("bgpState")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Unknown"),
+            ),
+            router_id: details
+                .get("remoteRouterId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     Ok(result)
@@ -192,7 +275,10 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
 pub fn routes(node: &Node) -> Result<Vec<Route>> {
     let mut result = Vec::new();
     for family in ["ipv4", "ipv6"] {
-        let table = parse_json("frr table", &vtysh(node, &[&format!("show bgp {family} unicast json")])?)?;
+        let table = parse_json(
+            "frr table",
+            &vtysh(node, &[&format!("show bgp {family} unicast json")])?,
+        )?;
         let prefixes: Vec<String> = table
             .get("routes")
             .and_then(Value::as_object)
@@ -201,11 +287,17 @@ pub fn routes(node: &Node) -> Result<Vec<Route>> {
         if prefixes.is_empty() {
             continue;
         }
-        let commands: Vec<String> = prefixes.iter().map(|p| format!("show bgp {family} unicast {p} json")).collect();
+        let commands: Vec<String> = prefixes
+            .iter()
+            .map(|p| format!("show bgp {family} unicast {p} json"))
+            .collect();
         let borrowed: Vec<&str> = commands.iter().map(String::as_str).collect();
         let output = vtysh(node, &borrowed)?;
         for detail in serde_json::Deserializer::from_str(&output).into_iter::<Value>() {
-            let detail = detail.map_err(|source| Error::Json { what: "frr prefix detail".into(), source })?;
+            let detail = detail.map_err(|source| Error::Json {
+                what: "frr prefix detail".into(),
+                source,
+            })?;
             result.extend(parse_prefix_detail(&detail));
         }
     }
@@ -216,7 +308,13 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
     let mut list: Vec<String> = value
         .and_then(|v| v.get("list"))
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     list.sort();
     list
@@ -224,8 +322,16 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
 
 /// Parses one `show bgp FAMILY unicast PREFIX json` object into its paths.
 pub fn parse_prefix_detail(detail: &Value) -> Vec<Route> {
-    let prefix = detail.get("prefix").and_then(Value::as_str).unwrap_or_default().to_string();
-    let paths = detail.get("paths").and_then(Value::as_array).cloned().unwrap_or_default();
+    let prefix = detail
+        .get("prefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let paths = detail
+        .get("paths")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     paths
         .iter()
         .map(|path| {
@@ -246,11 +352,26 @@ pub fn parse_prefix_detail(detail: &Value) -> Vec<Route> {
             let next_hops = path
                 .get("nexthops")
                 .and_then(Value::as_array)
-                .map(|hops| hops.iter().filter_map(|h| h.get("ip").and_then(Value::as_str)).map(str::to_string).collect())
+                .map(|hops| {
+                    hops.iter()
+                        .filter_map(|h| h.get("ip").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
-            let peer = path.get("peer").and_then(|p| p.get("peerId")).and_then(Value::as_str).unwrap_or_default();
-            let learned = peer.parse::<IpAddr>().is_ok_and(|address| !address.is_unspecified());
-            let number = |key: &str| path.get(key).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+            let peer = path
+                .get("peer")
+                .and_then(|p| p.get("peerId"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let learned = peer
+                .parse::<IpAddr>()
+                .is_ok_and(|address| !address.is_unspecified());
+            let number = |key: &str| {
+                path.get(key)
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u32::try_from(v).ok())
+            };
             Route {
                 prefix: prefix.clone(),
                 next_hops,
@@ -259,7 +380,11 @@ pub fn parse_prefix_detail(detail: &Value) -> Vec<Route> {
                 med: number("metric").or_else(|| number("med")),
                 communities: string_list(path.get("community")),
                 large_communities: string_list(path.get("largeCommunity")),
-                best: path.get("bestpath").and_then(|b| b.get("overall")).and_then(Value::as_bool).unwrap_or(false),
+                best: path
+                    .get("bestpath")
+                    .and_then(|b| b.get("overall"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 learned,
             }
         })
@@ -276,10 +401,16 @@ mod tests {
                        "2001:db8:1::4":{"remoteAs":65003,"bgpState":"Active"}}"#;
         let parsed = parse_neighbors(text).unwrap();
         assert_eq!(parsed.len(), 2);
-        let first = parsed.iter().find(|n| n.address.to_string() == "198.18.1.2").unwrap();
+        let first = parsed
+            .iter()
+            .find(|n| n.address.to_string() == "198.18.1.2")
+            .unwrap();
         assert!(first.is_established());
         assert_eq!(first.remote_asn, Some(4_200_000_001));
-        let second = parsed.iter().find(|n| n.address.to_string() == "2001:db8:1::4").unwrap();
+        let second = parsed
+            .iter()
+            .find(|n| n.address.to_string() == "2001:db8:1::4")
+            .unwrap();
         assert_eq!(second.state, "Active");
     }
 
@@ -300,7 +431,10 @@ mod tests {
         assert_eq!(routes[0].med, Some(10));
         assert_eq!(routes[0].local_pref, Some(150));
         assert_eq!(routes[0].communities, vec!["65001:100".to_string()]);
-        assert_eq!(routes[0].large_communities, vec!["4200000001:1:2".to_string()]);
+        assert_eq!(
+            routes[0].large_communities,
+            vec!["4200000001:1:2".to_string()]
+        );
         assert!(!routes[1].learned);
     }
 }

@@ -34,7 +34,11 @@ pub fn render(spec: &RouterSpec) -> String {
     );
     for neighbor in &spec.neighbors {
         text.push_str("\n[[neighbors]]\n  [neighbors.config]\n");
-        let _ = writeln!(text, "    neighbor-address = \"{}\"\n    peer-as = {}", neighbor.address, neighbor.asn);
+        let _ = writeln!(
+            text,
+            "    neighbor-address = \"{}\"\n    peer-as = {}",
+            neighbor.address, neighbor.asn
+        );
         if let Some(local_asn) = neighbor.local_asn {
             let _ = writeln!(text, "    local-as = {local_asn}");
         }
@@ -48,13 +52,21 @@ pub fn render(spec: &RouterSpec) -> String {
             (neighbor.hold_time / 3).max(1)
         );
         if let Some(local) = spec.local_address_for(neighbor.address) {
-            let _ = writeln!(text, "  [neighbors.transport.config]\n    local-address = \"{local}\"");
+            let _ = writeln!(
+                text,
+                "  [neighbors.transport.config]\n    local-address = \"{local}\""
+            );
         }
         if let Some(ttl) = neighbor.multihop {
-            let _ = writeln!(text, "  [neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = {ttl}");
+            let _ = writeln!(
+                text,
+                "  [neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = {ttl}"
+            );
         }
         if neighbor.ttl_security {
-            text.push_str("  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n");
+            text.push_str(
+                "  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n",
+            );
         }
         if neighbor.route_reflector_client {
             let cluster = spec.cluster_id.unwrap_or(spec.router_id);
@@ -73,7 +85,9 @@ pub fn render(spec: &RouterSpec) -> String {
                 family_name(family)
             );
             if spec.graceful_restart {
-                text.push_str("    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n");
+                text.push_str(
+                    "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
+                );
             }
             if neighbor.add_path {
                 text.push_str("    [neighbors.afi-safis.add-paths.config]\n      receive = true\n      send-max = 8\n");
@@ -86,7 +100,8 @@ pub fn render(spec: &RouterSpec) -> String {
 /// Writes the config and starts gobgpd under a shell that records its pid.
 pub fn start(node: &Node, config: &str) -> Result<()> {
     node.write_file(CONFIG_FILE, config)?;
-    let script = format!("echo $$ > {PID_FILE}; exec gobgpd -f {CONFIG_FILE} -t toml >> {LOG_FILE} 2>&1");
+    let script =
+        format!("echo $$ > {PID_FILE}; exec gobgpd -f {CONFIG_FILE} -t toml >> {LOG_FILE} 2>&1");
     node.spawn(&["sh", "-c", &script])
 }
 
@@ -101,19 +116,43 @@ fn family_flag(prefix: &str) -> &'static str {
 pub fn announce(node: &Node, spec: &RouterSpec, origination: &Origination) -> Result<()> {
     let next_hop = match Family::of_prefix(&origination.prefix) {
         Family::Ipv4Unicast => spec.ipv4.to_string(),
-        Family::Ipv6Unicast => spec.ipv6.map(|a| a.to_string()).unwrap_or_else(|| "::".to_string()),
+        Family::Ipv6Unicast => spec
+            .ipv6
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "::".to_string()),
     };
-    let mut arguments: Vec<String> = ["gobgp", "global", "rib", "add", "-a", family_flag(&origination.prefix)]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    arguments.extend([origination.prefix.clone(), "nexthop".into(), next_hop, "origin".into(), "igp".into()]);
+    let mut arguments: Vec<String> = [
+        "gobgp",
+        "global",
+        "rib",
+        "add",
+        "-a",
+        family_flag(&origination.prefix),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    arguments.extend([
+        origination.prefix.clone(),
+        "nexthop".into(),
+        next_hop,
+        "origin".into(),
+        "igp".into(),
+    ]);
     if !origination.communities.is_empty() {
-        let list: Vec<String> = origination.communities.iter().map(|(a, v)| format!("{a}:{v}")).collect();
+        let list: Vec<String> = origination
+            .communities
+            .iter()
+            .map(|(a, v)| format!("{a}:{v}"))
+            .collect();
         arguments.extend(["community".into(), list.join(",")]);
     }
     if !origination.large_communities.is_empty() {
-        let list: Vec<String> = origination.large_communities.iter().map(|(g, a, b)| format!("{g}:{a}:{b}")).collect();
+        let list: Vec<String> = origination
+            .large_communities
+            .iter()
+            .map(|(g, a, b)| format!("{g}:{a}:{b}"))
+            .collect();
         arguments.extend(["large-community".into(), list.join(",")]);
     }
     if let Some(med) = origination.med {
@@ -128,17 +167,42 @@ pub fn announce(node: &Node, spec: &RouterSpec, origination: &Origination) -> Re
 
 /// `gobgp global rib del PREFIX`.
 pub fn withdraw(node: &Node, origination: &Origination) -> Result<()> {
-    node.exec(&["gobgp", "global", "rib", "del", "-a", family_flag(&origination.prefix), &origination.prefix])
-        .map(|_| ())
+    node.exec(&[
+        "gobgp",
+        "global",
+        "rib",
+        "del",
+        "-a",
+        family_flag(&origination.prefix),
+        &origination.prefix,
+    ])
+    .map(|_| ())
 }
 
 /// `gobgp neighbor X disable --reason TEXT` (RFC 9003 shutdown communication).
 pub fn shutdown_neighbor(node: &Node, address: IpAddr, message: &str) -> Result<()> {
-    node.exec(&["gobgp", "neighbor", &address.to_string(), "disable", "--reason", message]).map(|_| ())
+    node.exec(&[
+        "gobgp",
+        "neighbor",
+        &address.to_string(),
+        "disable",
+        "--reason",
+        message,
+    ])
+    .map(|_| ())
+}
+
+/// `gobgp neighbor X enable`.
+pub fn enable_neighbor(node: &Node, address: IpAddr) -> Result<()> {
+    node.exec(&["gobgp", "neighbor", &address.to_string(), "enable"])
+        .map(|_| ())
 }
 
 fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|source| Error::Json { what: what.to_string(), source })
+    serde_json::from_str(text).map_err(|source| Error::Json {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// Queries `gobgp -j neighbor`.
@@ -160,12 +224,21 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
         else {
             continue;
         };
-        let session = state.and_then(|s| s.get("session_state")).and_then(Value::as_u64).unwrap_or(0);
+        let session = state
+            .and_then(|s| s.get("session_state"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         result.push(NeighborStatus {
             address,
-            remote_asn: conf.and_then(|c| c.get("peer_asn")).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()),
+            remote_asn: conf
+                .and_then(|c| c.get("peer_asn"))
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok()),
             state: gobgp_state_name(session),
-            router_id: state.and_then(|s| s.get("router_id")).and_then(Value::as_str).map(str::to_string),
+            router_id: state
+                .and_then(|s| s.get("router_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     Ok(result)
@@ -174,7 +247,9 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
 /// Queries both unicast tables.
 pub fn routes(node: &Node) -> Result<Vec<Route>> {
     let mut result = parse_routes(&node.exec(&["gobgp", "-j", "global", "rib", "-a", "ipv4"])?)?;
-    result.extend(parse_routes(&node.exec(&["gobgp", "-j", "global", "rib", "-a", "ipv6"])?)?);
+    result.extend(parse_routes(
+        &node.exec(&["gobgp", "-j", "global", "rib", "-a", "ipv6"])?,
+    )?);
     Ok(result)
 }
 
@@ -187,7 +262,9 @@ fn community_text(value: u64) -> String {
 pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
     let value = parse_json("gobgp rib", text)?;
     let mut result = Vec::new();
-    let Some(object) = value.as_object() else { return Ok(result) };
+    let Some(object) = value.as_object() else {
+        return Ok(result);
+    };
     for (prefix, paths) in object {
         for path in paths.as_array().map(Vec::as_slice).unwrap_or_default() {
             let mut route = Route {
@@ -196,8 +273,18 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
                 learned: path.get("neighbor-ip").is_some(),
                 ..Route::default()
             };
-            for attribute in path.get("attrs").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
-                let number = |key: &str| attribute.get(key).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+            for attribute in path
+                .get("attrs")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let number = |key: &str| {
+                    attribute
+                        .get(key)
+                        .and_then(Value::as_u64)
+                        .and_then(|v| u32::try_from(v).ok())
+                };
                 match attribute.get("type").and_then(Value::as_u64) {
                     Some(2) => {
                         route.as_path = attribute
@@ -240,7 +327,12 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
                             .iter()
                             .map(|c| {
                                 let field = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
-                                format!("{}:{}:{}", field("ASN"), field("LocalData1"), field("LocalData2"))
+                                format!(
+                                    "{}:{}:{}",
+                                    field("ASN"),
+                                    field("LocalData1"),
+                                    field("LocalData2")
+                                )
                             })
                             .collect();
                         route.large_communities.sort();

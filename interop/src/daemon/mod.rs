@@ -70,10 +70,17 @@ impl Router {
             DaemonKind::Frr => frr::render(&spec),
             DaemonKind::Gobgp => gobgp::render(&spec),
             DaemonKind::Podroute => {
-                return Err(Error::Environment("use Router::start_podroute for podroute nodes".into()));
+                return Err(Error::Environment(
+                    "use Router::start_podroute for podroute nodes".into(),
+                ));
             }
         };
-        let router = Router { kind, node: node.clone(), spec: Some(spec), config };
+        let router = Router {
+            kind,
+            node: node.clone(),
+            spec: Some(spec),
+            config,
+        };
         router.launch()?;
         Ok(router)
     }
@@ -164,13 +171,16 @@ impl Router {
             DaemonKind::Gobgp => gobgp::neighbors(&self.node)?,
             DaemonKind::Podroute => podroute::neighbors(&self.node)?,
         };
-        neighbors.sort_by(|a, b| a.address.cmp(&b.address));
+        neighbors.sort_by_key(|neighbor| neighbor.address);
         Ok(neighbors)
     }
 
     /// The state of one neighbor, if configured.
     pub fn neighbor(&self, address: IpAddr) -> Result<Option<NeighborStatus>> {
-        Ok(self.neighbors()?.into_iter().find(|neighbor| neighbor.address == address))
+        Ok(self
+            .neighbors()?
+            .into_iter()
+            .find(|neighbor| neighbor.address == address))
     }
 
     /// Whether the session with `address` is Established (false on any error,
@@ -187,13 +197,19 @@ impl Router {
             DaemonKind::Gobgp => gobgp::routes(&self.node)?,
             DaemonKind::Podroute => podroute::routes(&self.node)?,
         };
-        routes.sort_by(|a, b| (&a.prefix, &a.next_hops, &a.as_path).cmp(&(&b.prefix, &b.next_hops, &b.as_path)));
+        routes.sort_by(|a, b| {
+            (&a.prefix, &a.next_hops, &a.as_path).cmp(&(&b.prefix, &b.next_hops, &b.as_path))
+        });
         Ok(routes)
     }
 
     /// Paths for `prefix` learned from a peer.
     pub fn learned(&self, prefix: &str) -> Result<Vec<Route>> {
-        Ok(self.routes()?.into_iter().filter(|route| route.prefix == prefix && route.learned).collect())
+        Ok(self
+            .routes()?
+            .into_iter()
+            .filter(|route| route.prefix == prefix && route.learned)
+            .collect())
     }
 
     /// Whether `prefix` was learned from a peer (false on any error).
@@ -204,7 +220,10 @@ impl Router {
     /// Administratively shuts the session with `address`, sending a Cease
     /// NOTIFICATION with `message` as shutdown communication (RFC 9003).
     pub fn shutdown_neighbor(&self, address: IpAddr, message: &str) -> Result<()> {
-        let spec = self.spec.as_ref().ok_or_else(|| Error::Environment("podroute: use its own CLI".into()))?;
+        let spec = self
+            .spec
+            .as_ref()
+            .ok_or_else(|| Error::Environment("podroute: use its own CLI".into()))?;
         match self.kind {
             DaemonKind::Bird => bird::shutdown_neighbor(&self.node, address, message),
             DaemonKind::Frr => frr::shutdown_neighbor(&self.node, spec, address, message),
@@ -213,11 +232,34 @@ impl Router {
         }
     }
 
+    /// Undoes [`Router::shutdown_neighbor`]: the session may come up again.
+    pub fn enable_neighbor(&self, address: IpAddr) -> Result<()> {
+        let spec = self
+            .spec
+            .as_ref()
+            .ok_or_else(|| Error::Environment("podroute: use its own CLI".into()))?;
+        match self.kind {
+            DaemonKind::Bird => bird::enable_neighbor(&self.node, address),
+            DaemonKind::Frr => frr::enable_neighbor(&self.node, spec, address),
+            DaemonKind::Gobgp => gobgp::enable_neighbor(&self.node, address),
+            DaemonKind::Podroute => Err(Error::Environment("podroute: use its own CLI".into())),
+        }
+    }
+
     /// Stops originating `prefix`, so peers receive a withdrawal.
     pub fn withdraw(&mut self, prefix: &str) -> Result<()> {
-        let spec = self.spec.as_mut().ok_or_else(|| Error::Environment("podroute: edit its config".into()))?;
-        let removed: Vec<Origination> = spec.originate.iter().filter(|o| o.prefix == prefix).cloned().collect();
-        spec.originate.retain(|origination| origination.prefix != prefix);
+        let spec = self
+            .spec
+            .as_mut()
+            .ok_or_else(|| Error::Environment("podroute: edit its config".into()))?;
+        let removed: Vec<Origination> = spec
+            .originate
+            .iter()
+            .filter(|o| o.prefix == prefix)
+            .cloned()
+            .collect();
+        spec.originate
+            .retain(|origination| origination.prefix != prefix);
         let spec = spec.clone();
         match self.kind {
             DaemonKind::Bird => {
@@ -253,16 +295,25 @@ impl Router {
     /// in failure reports.
     pub fn report(&self) -> String {
         let neighbors = match self.neighbors() {
-            Ok(list) => list.iter().map(|n| format!("  {n:?}\n")).collect::<String>(),
+            Ok(list) => list
+                .iter()
+                .map(|n| format!("  {n:?}\n"))
+                .collect::<String>(),
             Err(error) => format!("  (error: {error})\n"),
         };
         let routes = match self.routes() {
-            Ok(list) => list.iter().map(|r| format!("  {r:?}\n")).collect::<String>(),
+            Ok(list) => list
+                .iter()
+                .map(|r| format!("  {r:?}\n"))
+                .collect::<String>(),
             Err(error) => format!("  (error: {error})\n"),
         };
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
-        let tail = lines.get(lines.len().saturating_sub(60)..).unwrap_or_default().join("\n");
+        let tail = lines
+            .get(lines.len().saturating_sub(60)..)
+            .unwrap_or_default()
+            .join("\n");
         format!(
             "===== {} on {} =====\nneighbors:\n{neighbors}routes:\n{routes}log (tail):\n{tail}\n",
             self.kind.name(),

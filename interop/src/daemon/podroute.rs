@@ -23,12 +23,17 @@ pub const LOG_FILE: &str = "/var/log/podroute.log";
 pub fn start(node: &Node, config: &str) -> Result<()> {
     node.write_file(CONFIG_FILE, config)?;
     node.shell("mkdir -p /run/podroute")?;
-    let script = format!("echo $$ > {PID_FILE}; exec {PODROUTE_PATH} daemon --config {CONFIG_FILE} >> {LOG_FILE} 2>&1");
+    let script = format!(
+        "echo $$ > {PID_FILE}; exec {PODROUTE_PATH} daemon --config {CONFIG_FILE} >> {LOG_FILE} 2>&1"
+    );
     node.spawn(&["sh", "-c", &script])
 }
 
 fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|source| Error::Json { what: what.to_string(), source })
+    serde_json::from_str(text).map_err(|source| Error::Json {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// Queries `podroute neighbors --json`.
@@ -41,15 +46,29 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
     let value = parse_json("podroute neighbors", text)?;
     let mut result = Vec::new();
     for neighbor in value.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let Some(address) = neighbor.get("address").and_then(Value::as_str).and_then(|a| a.parse::<IpAddr>().ok())
+        let Some(address) = neighbor
+            .get("address")
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse::<IpAddr>().ok())
         else {
             continue;
         };
         result.push(NeighborStatus {
             address,
-            remote_asn: neighbor.get("remote_asn").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()),
-            state: normalise_state(neighbor.get("state").and_then(Value::as_str).unwrap_or("Unknown")),
-            router_id: neighbor.get("router_id").and_then(Value::as_str).map(str::to_string),
+            remote_asn: neighbor
+                .get("remote_asn")
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok()),
+            state: normalise_state(
+                neighbor
+                    .get("state")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Unknown"),
+            ),
+            router_id: neighbor
+                .get("router_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     Ok(result)
@@ -68,23 +87,41 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
     let value = parse_json("podroute routes", text)?;
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut result = Vec::new();
     for path in value.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let number = |key: &str| path.get(key).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+        let number = |key: &str| {
+            path.get(key)
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+        };
         let mut next_hops = strings(path.get("next_hops"));
         if let Some(hop) = path.get("next_hop").and_then(Value::as_str) {
             next_hops.push(hop.to_string());
         }
         result.push(Route {
-            prefix: path.get("prefix").and_then(Value::as_str).unwrap_or_default().to_string(),
+            prefix: path
+                .get("prefix")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             next_hops,
             as_path: path
                 .get("as_path")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_u64).filter_map(|v| u32::try_from(v).ok()).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_u64)
+                        .filter_map(|v| u32::try_from(v).ok())
+                        .collect()
+                })
                 .unwrap_or_default(),
             local_pref: number("local_pref"),
             med: number("med"),
