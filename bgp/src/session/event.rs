@@ -185,6 +185,14 @@ pub enum Input {
     /// Send an UPDATE built by the RIB (only in Established; restarts the
     /// keepalive timer, RFC 4271 §8.2.2).
     SendUpdate(Box<Update>),
+    /// The driver wrote `count` UPDATEs that were encoded once for a whole
+    /// update group rather than through [`Input::SendUpdate`]. In
+    /// Established they are counted and restart the keepalive timer, as an
+    /// UPDATE sent by the session would (RFC 4271 §4.4).
+    UpdatesSent {
+        /// How many UPDATE messages were written.
+        count: u64,
+    },
     /// Send a ROUTE-REFRESH (only in Established, for a negotiated family).
     SendRouteRefresh(RouteRefresh),
     /// Event 23: collision resolution (RFC 4271 §6.8) closes this connection.

@@ -148,6 +148,12 @@ impl Session {
                     self.restart_keepalive(now);
                 }
             }
+            Input::UpdatesSent { count } => {
+                if self.state == State::Established && count > 0 {
+                    self.sent.update = self.sent.update.saturating_add(count);
+                    self.restart_keepalive(now);
+                }
+            }
             Input::SendRouteRefresh(route_refresh) => {
                 let allowed = self.negotiated.as_ref().is_some_and(|negotiated| {
                     negotiated.route_refresh && negotiated.families.contains(&route_refresh.family)

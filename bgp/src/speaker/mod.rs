@@ -9,3 +9,4 @@
 
 pub mod connection;
 pub mod socket_options;
+pub mod transport;

@@ -825,6 +825,29 @@ fn messages_from_another_connection_are_ignored() {
 }
 
 #[test]
+fn updates_sent_by_the_driver_count_and_restart_the_keepalive_timer() {
+    let now = Instant::now();
+    let mut open_confirm = session_in(config(), State::OpenConfirm, now);
+    open_confirm.handle(now, Input::UpdatesSent { count: 3 });
+    assert_eq!(
+        open_confirm.status().messages_sent.update,
+        0,
+        "not counted before Established"
+    );
+
+    let mut established = session_in(config(), State::Established, now);
+    let before = established.status().messages_sent.update;
+    let later = now + seconds(10);
+    established.handle(later, Input::UpdatesSent { count: 3 });
+    assert!(
+        drain(&mut established).is_empty(),
+        "the driver already wrote them"
+    );
+    assert_eq!(established.status().messages_sent.update, before + 3);
+    assert_eq!(established.timers().keepalive, Some(later + seconds(30)));
+}
+
+#[test]
 fn updates_and_route_refresh_are_sent_only_when_established() {
     let now = Instant::now();
     let mut open_confirm = session_in(config(), State::OpenConfirm, now);
