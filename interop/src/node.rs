@@ -207,10 +207,13 @@ impl Node {
         );
         for (address, gateway) in addresses {
             let family = if gateway.is_ipv6() { "-6" } else { "-4" };
+            // No duplicate address detection: the link has two ends we own,
+            // and a tentative address would fail the first packets.
+            let nodad = if gateway.is_ipv6() { " nodad" } else { "" };
             let length = if gateway.is_ipv6() { 128 } else { 32 };
             script.push_str(&format!(
-                "ip -n {pod} addr add {address} dev eth0; \
-                 ip addr add {gateway}/{length} dev {outside} 2>/dev/null || true; \
+                "ip -n {pod} addr add {address} dev eth0{nodad}; \
+                 ip addr add {gateway}/{length} dev {outside}{nodad} 2>/dev/null || true; \
                  ip -n {pod} {family} route add {gateway} dev eth0; \
                  ip -n {pod} {family} route add default via {gateway}; \
                  ip {family} route replace {host} dev {outside}; ",

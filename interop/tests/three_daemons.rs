@@ -173,6 +173,25 @@ fn scenario() -> Result<()> {
         "{at_gobgp:?}"
     );
 
+    // A pod (network namespace behind a veth) on the FRR node answers from
+    // its own address over both families, and reaches its gateway.
+    frr_node.add_pod(
+        "pod1",
+        &[
+            ("198.19.2.10/24", "198.19.2.1".parse().unwrap()),
+            ("2001:db8:f002::10/64", "2001:db8:f002::1".parse().unwrap()),
+        ],
+    )?;
+    frr_node.exec(&["ping", "-c", "1", "-W", "5", "198.19.2.10"])?;
+    frr_node.exec(&["ping", "-c", "1", "-W", "5", "2001:db8:f002::10"])?;
+    frr_node.exec_in_pod("pod1", &["ping", "-c", "1", "-W", "5", "198.19.2.1"])?;
+    let pod_addresses =
+        frr_node.exec_in_pod("pod1", &["ip", "-o", "addr", "show", "dev", "eth0"])?;
+    assert!(
+        pod_addresses.contains("198.19.2.10/24") && pod_addresses.contains("2001:db8:f002::10/64"),
+        "{pod_addresses}"
+    );
+
     // Every daemon reports its four neighbors, and only those.
     for router in [&bird, &frr, &gobgp] {
         assert_eq!(router.neighbors()?.len(), 4, "{}", router.report());
