@@ -189,12 +189,10 @@ impl BuildLock {
                     });
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(&owner_file).unwrap_or_default();
-                    let alive =
-                        !owner.trim().is_empty() && Path::new("/proc").join(owner.trim()).exists();
-                    if !alive && !owner.trim().is_empty() {
-                        // The builder died; its half-built rootfs is cleaned by the next build.
-                        let _ = fs::remove_dir_all(path);
+                    if BuildLock::is_stale(path, &owner_file) {
+                        // The builder died (or left a lock of another shape);
+                        // its half-built rootfs is cleaned by the next build.
+                        let _ = fs::remove_dir_all(path).or_else(|_| fs::remove_file(path));
                         continue;
                     }
                     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -207,6 +205,24 @@ impl BuildLock {
                 }
             }
         }
+    }
+}
+
+impl BuildLock {
+    /// A lock is stale when its owner is gone, or when it names no owner
+    /// (not a directory, or no pid written yet) and is older than the
+    /// moment between `create_dir` and writing the pid could take.
+    fn is_stale(path: &Path, owner_file: &Path) -> bool {
+        let owner = fs::read_to_string(owner_file).unwrap_or_default();
+        let owner = owner.trim();
+        if !owner.is_empty() {
+            return !Path::new("/proc").join(owner).exists();
+        }
+        let age = fs::metadata(path)
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok());
+        !path.is_dir() || age.is_some_and(|age| age > std::time::Duration::from_secs(10))
     }
 }
 
@@ -277,6 +293,32 @@ mod tests {
             mirror_from_sources(text).as_deref(),
             Some("http://mirror.example/debian")
         );
+    }
+
+    #[test]
+    fn stale_locks_are_recognised() {
+        let base =
+            std::env::temp_dir().join(format!("podroute-lab-lock-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        // A plain file where the lock directory belongs names no owner.
+        let file_lock = base.join("file.lock");
+        fs::write(&file_lock, "").unwrap();
+        assert!(BuildLock::is_stale(&file_lock, &file_lock.join("pid")));
+        // A lock owned by this (live) process is not stale; a dead pid is.
+        let live = base.join("live.lock");
+        fs::create_dir(&live).unwrap();
+        fs::write(live.join("pid"), std::process::id().to_string()).unwrap();
+        assert!(!BuildLock::is_stale(&live, &live.join("pid")));
+        fs::write(live.join("pid"), "4294967295").unwrap();
+        assert!(BuildLock::is_stale(&live, &live.join("pid")));
+        // Acquiring over the stale file lock succeeds and releases on drop.
+        {
+            let _lock = BuildLock::acquire(&file_lock).unwrap();
+            assert!(file_lock.join("pid").exists());
+        }
+        assert!(!file_lock.exists());
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
