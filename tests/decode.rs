@@ -2,6 +2,14 @@
 //! prints one JSON object per message, reports malformed ones with the
 //! NOTIFICATION they cause, and exits non-zero when any failed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions: a panic is a failed test"
+)]
+
 use std::net::Ipv4Addr;
 
 use assert_cmd::Command;

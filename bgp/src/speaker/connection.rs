@@ -25,10 +25,10 @@ use tokio::task::JoinHandle;
 
 use crate::wire::{CodecContext, Message, WireError, framing};
 
-/// Identifies one connection for the lifetime of the speaker; a peer may have
+/// Identifies one socket for the lifetime of the speaker; a peer may have
 /// two at once while a collision is resolved (RFC 4271 §6.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnectionId(pub u64);
+pub struct SocketId(pub u64);
 
 /// What a connection tells the owner task.
 ///
@@ -40,7 +40,7 @@ pub enum ConnectionEvent {
     /// A whole message arrived and decoded.
     Message {
         /// The connection it arrived on.
-        connection: ConnectionId,
+        connection: SocketId,
         /// The message.
         message: Message,
     },
@@ -48,7 +48,7 @@ pub enum ConnectionEvent {
     /// whether that resets it, RFC 7606 §3).
     DecodeError {
         /// The connection it arrived on.
-        connection: ConnectionId,
+        connection: SocketId,
         /// What was wrong and where.
         error: WireError,
     },
@@ -56,7 +56,7 @@ pub enum ConnectionEvent {
     /// send hold time passed with the peer not reading.
     Closed {
         /// The connection.
-        connection: ConnectionId,
+        connection: SocketId,
         /// Why, for the neighbor's `last_error`.
         reason: String,
     },
@@ -91,7 +91,7 @@ enum Outbound {
 #[derive(Debug)]
 pub struct ConnectionHandle {
     /// This connection's id.
-    pub id: ConnectionId,
+    pub id: SocketId,
     /// The peer's address and port.
     pub remote: SocketAddr,
     /// Our address and port.
@@ -100,7 +100,7 @@ pub struct ConnectionHandle {
     decode_context: watch::Sender<CodecContext>,
     queued_bytes: Arc<AtomicUsize>,
     reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -115,7 +115,7 @@ impl std::fmt::Debug for Outbound {
 impl ConnectionHandle {
     /// Starts the reader and writer tasks of an established TCP connection.
     pub fn spawn(
-        id: ConnectionId,
+        id: SocketId,
         stream: TcpStream,
         events: mpsc::Sender<ConnectionEvent>,
         settings: ConnectionSettings,
@@ -144,7 +144,7 @@ impl ConnectionHandle {
             decode_context,
             queued_bytes,
             reader,
-            writer,
+            writer: Some(writer),
         })
     }
 
@@ -155,10 +155,12 @@ impl ConnectionHandle {
         let _ = self.outbound.send(Outbound::Bytes(bytes));
     }
 
-    /// Writes everything queued so far, then closes the socket (after a
-    /// NOTIFICATION, RFC 4271 §6).
-    pub fn close_after_flush(&self) {
+    /// Stops reading, writes everything queued so far (a NOTIFICATION,
+    /// RFC 4271 §6), then closes the socket. The writer finishes on its own;
+    /// the send hold time bounds how long that can take.
+    pub fn close_after_flush(mut self) {
         let _ = self.outbound.send(Outbound::Close);
+        self.writer = None;
     }
 
     /// Sets the context the reader decodes with; the reader waits for this
@@ -176,12 +178,14 @@ impl ConnectionHandle {
 impl Drop for ConnectionHandle {
     fn drop(&mut self) {
         self.reader.abort();
-        self.writer.abort();
+        if let Some(writer) = &self.writer {
+            writer.abort();
+        }
     }
 }
 
 async fn read_loop(
-    id: ConnectionId,
+    id: SocketId,
     mut socket: OwnedReadHalf,
     mut context: watch::Receiver<CodecContext>,
     events: mpsc::Sender<ConnectionEvent>,
@@ -248,7 +252,7 @@ async fn read_loop(
 }
 
 async fn write_loop(
-    id: ConnectionId,
+    id: SocketId,
     mut socket: OwnedWriteHalf,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
     queued_bytes: Arc<AtomicUsize>,
@@ -329,13 +333,9 @@ mod tests {
         let client = TcpStream::connect(address).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (events, receiver) = mpsc::channel(16);
-        let handle = ConnectionHandle::spawn(
-            ConnectionId(7),
-            server,
-            events,
-            ConnectionSettings::default(),
-        )
-        .unwrap();
+        let handle =
+            ConnectionHandle::spawn(SocketId(7), server, events, ConnectionSettings::default())
+                .unwrap();
         (handle, client, receiver)
     }
 
@@ -354,7 +354,7 @@ mod tests {
                     connection,
                     message,
                 } => {
-                    assert_eq!(connection, ConnectionId(7));
+                    assert_eq!(connection, SocketId(7));
                     assert_eq!(message, Message::Keepalive);
                 }
                 other => panic!("expected a KEEPALIVE, got {other:?}"),
@@ -381,11 +381,12 @@ mod tests {
         let (handle, mut peer, _events) = pair().await;
         handle.send(Bytes::from_static(&KEEPALIVE));
         handle.send(Bytes::from_static(&KEEPALIVE));
+        let queued = Arc::clone(&handle.queued_bytes);
         handle.close_after_flush();
         let mut received = Vec::new();
         peer.read_to_end(&mut received).await.unwrap();
         assert_eq!(received.len(), 38);
-        assert_eq!(handle.queued_bytes(), 0);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

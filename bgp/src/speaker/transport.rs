@@ -69,7 +69,10 @@ pub fn install_listener_key(socket: &impl AsFd, prefix: IpNetwork, key: &str) ->
 }
 
 /// Accepts connections forever, handing each to the owner task.
-pub async fn accept_loop(listener: TcpListener, accepted: mpsc::Sender<(TcpStream, SocketAddr)>) {
+pub async fn accept_loop(
+    listener: std::sync::Arc<TcpListener>,
+    accepted: mpsc::Sender<(TcpStream, SocketAddr)>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {

@@ -1,0 +1,92 @@
+//! One neighbor as the owner task holds it: its [`Peer`] state machines, the
+//! sockets they use, and whether it came from a listen range.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::config::NeighborSettings;
+use super::connection::ConnectionHandle;
+use crate::session::{ConnectionId, Peer, Session};
+use crate::wire::CodecContext;
+
+/// The RIB's name for a neighbor; stable while the neighbor exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NeighborId(pub u32);
+
+/// A neighbor and its connections.
+#[derive(Debug)]
+pub struct Neighbor {
+    /// The RIB's name for it.
+    pub id: NeighborId,
+    /// Its settings.
+    pub settings: NeighborSettings,
+    /// Accepted from a listen range.
+    pub dynamic: bool,
+    /// The FSMs (two while a collision is resolved).
+    pub peer: Peer,
+    /// Open sockets by the session's connection id.
+    pub connections: BTreeMap<ConnectionId, ConnectionHandle>,
+    /// Next number for an inbound connection id.
+    pub next_inbound: u64,
+}
+
+impl Neighbor {
+    /// A neighbor in Idle.
+    pub fn new(id: NeighborId, settings: NeighborSettings, dynamic: bool) -> Neighbor {
+        Neighbor {
+            id,
+            peer: Peer::new(settings.session.clone()),
+            settings,
+            dynamic,
+            connections: BTreeMap::new(),
+            next_inbound: 0,
+        }
+    }
+
+    /// The neighbor's address.
+    pub fn address(&self) -> IpAddr {
+        self.settings.address()
+    }
+
+    /// A fresh inbound connection id.
+    pub fn allocate_inbound(&mut self) -> ConnectionId {
+        self.next_inbound += 1;
+        ConnectionId::inbound(self.next_inbound)
+    }
+
+    /// The FSM that owns `connection`, if any still does.
+    pub fn session_of(&self, connection: ConnectionId) -> Option<&Session> {
+        let owns = |session: &&Session| {
+            session.connection() == Some(connection)
+                || session.pending_outbound() == Some(connection)
+        };
+        self.peer
+            .secondary()
+            .filter(owns)
+            .or(Some(self.peer.session()).filter(owns))
+    }
+
+    /// How to decode what arrives on `connection` next: negotiated as soon
+    /// as the session accepted the peer's OPEN, legacy before.
+    pub fn decode_context(&self, connection: ConnectionId) -> CodecContext {
+        self.session_of(connection)
+            .and_then(Session::negotiated)
+            .map(|negotiated| negotiated.decode_context())
+            .unwrap_or_else(CodecContext::legacy)
+    }
+
+    /// How to encode what we send on `connection`.
+    pub fn encode_context(&self, connection: ConnectionId) -> CodecContext {
+        self.session_of(connection)
+            .and_then(Session::negotiated)
+            .map(|negotiated| negotiated.encode_context())
+            .unwrap_or_else(CodecContext::legacy)
+    }
+
+    /// Whether a dynamic neighbor has nothing left and can be forgotten.
+    pub fn is_finished(&self) -> bool {
+        self.dynamic
+            && self.connections.is_empty()
+            && self.peer.state() == crate::session::State::Idle
+    }
+}

@@ -1,0 +1,751 @@
+//! The owner task: the one place that holds every session and the RIB.
+//!
+//! Everything that happens arrives here as a typed event on a channel:
+//! accepted sockets from the listeners, outcomes of connect attempts,
+//! messages and failures from connection tasks, commands from the control
+//! API, and the passage of time. Each event is fed to the pure state machine
+//! it concerns, and the actions that come out are carried out at once:
+//! sockets opened or closed, messages encoded and queued, routes handed to
+//! the RIB. Nothing here blocks on a peer.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::config::{NeighborSettings, SpeakerConfig};
+use super::connection::{ConnectionEvent, ConnectionHandle, SocketId};
+use super::neighbor::{Neighbor, NeighborId};
+use super::routing::Routing;
+use super::status::{NeighborFacts, NeighborStatus};
+use super::transport;
+use crate::session::{Action, ConnectionId, Input, State};
+use crate::wire::{Message, Notification};
+
+/// Cease subcode 3, Peer De-configured (RFC 4486 §4).
+const PEER_DECONFIGURED: u8 = 3;
+/// Cease subcode 6, Other Configuration Change (RFC 4486 §4).
+const CONFIGURATION_CHANGE: u8 = 6;
+
+/// A request from the control API to the owner task.
+#[derive(Debug)]
+pub enum Command {
+    /// Every neighbor's status, sorted by address.
+    Neighbors(oneshot::Sender<Vec<NeighborStatus>>),
+    /// Administratively shut a neighbor down with an RFC 9003 message.
+    Shutdown {
+        /// The neighbor.
+        address: IpAddr,
+        /// Text for the peer's operator.
+        communication: Option<String>,
+        /// Whether the neighbor was found.
+        reply: oneshot::Sender<bool>,
+    },
+    /// Start an administratively shut-down neighbor again.
+    Enable {
+        /// The neighbor.
+        address: IpAddr,
+        /// Whether the neighbor was found.
+        reply: oneshot::Sender<bool>,
+    },
+    /// Tear a neighbor's session down (Cease / Administrative Reset) and
+    /// start it again.
+    Reset {
+        /// The neighbor.
+        address: IpAddr,
+        /// Text for the peer's operator.
+        communication: Option<String>,
+        /// Whether the neighbor was found.
+        reply: oneshot::Sender<bool>,
+    },
+    /// Apply a new configuration, resetting only neighbors whose session
+    /// settings changed.
+    Reconfigure {
+        /// The new configuration.
+        config: Box<SpeakerConfig>,
+        /// What changed, one line each.
+        reply: oneshot::Sender<Vec<String>>,
+    },
+    /// Stop every session with a Cease and end the task.
+    Stop {
+        /// Text for the peers' operators.
+        communication: Option<String>,
+        /// Answered when every NOTIFICATION is queued.
+        reply: oneshot::Sender<()>,
+    },
+}
+
+struct ConnectOutcome {
+    address: IpAddr,
+    connection: ConnectionId,
+    result: io::Result<TcpStream>,
+}
+
+/// The owner task's state.
+pub(super) struct Owner {
+    config: SpeakerConfig,
+    neighbors: BTreeMap<IpAddr, Neighbor>,
+    sockets: BTreeMap<SocketId, (IpAddr, ConnectionId)>,
+    next_socket: u64,
+    next_neighbor: u32,
+    listeners: Vec<Arc<TcpListener>>,
+    routing: Routing,
+    connection_events: mpsc::Sender<ConnectionEvent>,
+    connect_outcomes: mpsc::Sender<ConnectOutcome>,
+}
+
+/// The receiving ends of the owner's channels.
+pub(super) struct Inboxes {
+    pub commands: mpsc::Receiver<Command>,
+    pub accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    connection_events: mpsc::Receiver<ConnectionEvent>,
+    connect_outcomes: mpsc::Receiver<ConnectOutcome>,
+}
+
+impl Owner {
+    pub(super) fn new(
+        config: SpeakerConfig,
+        listeners: Vec<Arc<TcpListener>>,
+        commands: mpsc::Receiver<Command>,
+        accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    ) -> (Owner, Inboxes) {
+        // Bounded: a peer that floods us fills this and stalls its own
+        // reader, not the daemon's memory.
+        let (connection_events, connection_events_receiver) = mpsc::channel(1024);
+        let (connect_outcomes, connect_outcomes_receiver) = mpsc::channel(256);
+        let owner = Owner {
+            routing: Routing::new(&config),
+            config,
+            neighbors: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            next_socket: 0,
+            next_neighbor: 0,
+            listeners,
+            connection_events,
+            connect_outcomes,
+        };
+        let inboxes = Inboxes {
+            commands,
+            accepted,
+            connection_events: connection_events_receiver,
+            connect_outcomes: connect_outcomes_receiver,
+        };
+        (owner, inboxes)
+    }
+
+    /// Runs until a Stop command or until every command sender is gone.
+    pub(super) async fn run(mut self, mut inboxes: Inboxes) {
+        let now = Instant::now();
+        for settings in self.config.neighbors.clone() {
+            self.add_neighbor(now, settings, false);
+        }
+        loop {
+            let deadline = self.next_deadline();
+            let sleep = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = inboxes.commands.recv() => match command {
+                    Some(Command::Stop { communication, reply }) => {
+                        self.stop_all(Instant::now(), communication);
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.command(Instant::now(), command),
+                    None => return,
+                },
+                Some(event) = inboxes.connection_events.recv() => self.connection_event(Instant::now(), event),
+                Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
+                Some((stream, remote)) = inboxes.accepted.recv() => self.accepted(Instant::now(), stream, remote),
+                () = sleep => self.timeouts(Instant::now()),
+            }
+            self.flush_routes(Instant::now());
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.neighbors
+            .values()
+            .filter_map(|neighbor| neighbor.peer.next_timeout())
+            .chain(self.routing.next_deadline())
+            .min()
+    }
+
+    fn timeouts(&mut self, now: Instant) {
+        let due: Vec<IpAddr> = self
+            .neighbors
+            .iter()
+            .filter(|(_, neighbor)| {
+                neighbor
+                    .peer
+                    .next_timeout()
+                    .is_some_and(|deadline| deadline <= now)
+            })
+            .map(|(address, _)| *address)
+            .collect();
+        for address in due {
+            if let Some(neighbor) = self.neighbors.get_mut(&address) {
+                neighbor.peer.handle_timeout(now);
+            }
+            self.drive(now, address);
+        }
+    }
+
+    fn add_neighbor(&mut self, now: Instant, settings: NeighborSettings, dynamic: bool) {
+        let address = settings.address();
+        self.next_neighbor += 1;
+        let mut neighbor = Neighbor::new(NeighborId(self.next_neighbor), settings, dynamic);
+        if !neighbor.settings.shutdown {
+            let start = if neighbor.settings.session.passive {
+                Input::ManualStartPassive
+            } else {
+                Input::ManualStart
+            };
+            neighbor.peer.handle(now, start);
+        }
+        self.neighbors.insert(address, neighbor);
+        self.drive(now, address);
+    }
+
+    fn feed(&mut self, now: Instant, address: IpAddr, input: Input) {
+        if let Some(neighbor) = self.neighbors.get_mut(&address) {
+            neighbor.peer.handle(now, input);
+            self.drive(now, address);
+        }
+    }
+
+    /// Carries out every action the neighbor's FSMs produced.
+    fn drive(&mut self, now: Instant, address: IpAddr) {
+        loop {
+            let Some(neighbor) = self.neighbors.get_mut(&address) else {
+                return;
+            };
+            let Some(action) = neighbor.peer.poll_action() else {
+                break;
+            };
+            match action {
+                Action::Connect { connection } => {
+                    let remote = SocketAddr::new(address, neighbor.settings.port);
+                    let settings = neighbor.settings.transport.clone();
+                    let timeout = neighbor
+                        .settings
+                        .session
+                        .connect_retry
+                        .max(Duration::from_secs(5));
+                    let outcomes = self.connect_outcomes.clone();
+                    tokio::spawn(async move {
+                        let result = transport::connect(remote, &settings, timeout).await;
+                        let _ = outcomes
+                            .send(ConnectOutcome {
+                                address,
+                                connection,
+                                result,
+                            })
+                            .await;
+                    });
+                }
+                Action::Send {
+                    connection,
+                    message,
+                } => {
+                    let context = neighbor.encode_context(connection);
+                    match (
+                        neighbor.connections.get(&connection),
+                        message.to_bytes(&context),
+                    ) {
+                        (Some(handle), Ok(bytes)) => handle.send(bytes),
+                        (None, _) => {
+                            debug!(neighbor = %address, %connection, "message for a closed connection dropped")
+                        }
+                        (_, Err(error)) => {
+                            warn!(neighbor = %address, %error, "could not encode a message")
+                        }
+                    }
+                }
+                Action::CloseConnection { connection } => {
+                    if let Some(handle) = neighbor.connections.remove(&connection) {
+                        self.sockets.remove(&handle.id);
+                        handle.close_after_flush();
+                    }
+                }
+                Action::Established {
+                    connection,
+                    negotiated,
+                } => {
+                    info!(
+                        neighbor = %address,
+                        asn = negotiated.peer_as,
+                        router_id = %negotiated.peer_router_id,
+                        "session established"
+                    );
+                    let local = neighbor
+                        .connections
+                        .get(&connection)
+                        .map(|handle| handle.local);
+                    let id = neighbor.id;
+                    let settings = neighbor.settings.clone();
+                    self.routing.peer_up(now, id, &settings, &negotiated, local);
+                }
+                Action::SessionDown {
+                    reason,
+                    retain_routes,
+                } => {
+                    info!(neighbor = %address, ?reason, retain_routes, "session down");
+                    let id = neighbor.id;
+                    self.routing.peer_down(now, id, retain_routes);
+                }
+                Action::DeliverUpdate(update) => {
+                    let id = neighbor.id;
+                    if let Some(notification) = self.routing.receive_update(now, id, *update) {
+                        if let Some(neighbor) = self.neighbors.get_mut(&address) {
+                            neighbor
+                                .peer
+                                .handle(now, Input::AutomaticStop { notification });
+                        }
+                    }
+                }
+                Action::DeliverRouteRefresh(refresh) => {
+                    let id = neighbor.id;
+                    self.routing.route_refresh(now, id, refresh);
+                }
+                Action::StateChanged { from, to } => {
+                    info!(neighbor = %address, %from, %to, "state changed");
+                }
+            }
+        }
+        self.forget_if_finished(address);
+    }
+
+    fn forget_if_finished(&mut self, address: IpAddr) {
+        if self
+            .neighbors
+            .get(&address)
+            .is_some_and(Neighbor::is_finished)
+        {
+            self.neighbors.remove(&address);
+            info!(neighbor = %address, "dynamic neighbor gone");
+        }
+    }
+
+    fn accepted(&mut self, now: Instant, stream: TcpStream, remote: SocketAddr) {
+        let address = canonical(remote.ip());
+        if !self.neighbors.contains_key(&address) {
+            match self.dynamic_settings(address) {
+                Some(settings) => self.add_neighbor(now, settings, true),
+                None => {
+                    warn!(remote = %remote, "connection refused: not a configured neighbor nor inside a listen range");
+                    return;
+                }
+            }
+        }
+        let Some(neighbor) = self.neighbors.get_mut(&address) else {
+            return;
+        };
+        if let Err(error) = transport::configure_accepted(&stream, &neighbor.settings.transport) {
+            warn!(neighbor = %address, %error, "could not apply TTL settings to an accepted connection");
+            return;
+        }
+        let connection = neighbor.allocate_inbound();
+        self.next_socket += 1;
+        let socket = SocketId(self.next_socket);
+        match ConnectionHandle::spawn(
+            socket,
+            stream,
+            self.connection_events.clone(),
+            self.config.connection,
+        ) {
+            Ok(handle) => {
+                neighbor.connections.insert(connection, handle);
+                self.sockets.insert(socket, (address, connection));
+                self.feed(now, address, Input::TcpConnectionConfirmed { connection });
+                self.drop_unowned(address);
+            }
+            Err(error) => warn!(neighbor = %address, %error, "accepted connection failed at once"),
+        }
+    }
+
+    /// Settings for a peer connecting from a listen range, if one covers it
+    /// (the longest matching range) and it has room.
+    fn dynamic_settings(&self, address: IpAddr) -> Option<NeighborSettings> {
+        let range = self
+            .config
+            .listen_ranges
+            .iter()
+            .filter(|range| range.prefix.contains(address))
+            .max_by_key(|range| range.prefix.prefix())?;
+        if let Some(limit) = range.max_neighbors {
+            let present = self
+                .neighbors
+                .values()
+                .filter(|neighbor| neighbor.dynamic && range.prefix.contains(neighbor.address()))
+                .count();
+            if present >= limit {
+                warn!(remote = %address, range = %range.prefix, limit, "connection refused: listen range is full");
+                return None;
+            }
+        }
+        let mut settings = range.template.clone();
+        settings.session.peer_address = address;
+        settings.session.passive = true;
+        settings.session.automatic_restart = false;
+        settings.shutdown = false;
+        Some(settings)
+    }
+
+    /// Closes sockets the neighbor's FSMs did not take (e.g. an inbound
+    /// connection while administratively down).
+    fn drop_unowned(&mut self, address: IpAddr) {
+        let Some(neighbor) = self.neighbors.get_mut(&address) else {
+            return;
+        };
+        let unowned: Vec<ConnectionId> = neighbor
+            .connections
+            .keys()
+            .copied()
+            .filter(|connection| neighbor.session_of(*connection).is_none())
+            .collect();
+        for connection in unowned {
+            if let Some(handle) = neighbor.connections.remove(&connection) {
+                self.sockets.remove(&handle.id);
+                handle.close_after_flush();
+            }
+        }
+        self.forget_if_finished(address);
+    }
+
+    fn connect_outcome(&mut self, now: Instant, outcome: ConnectOutcome) {
+        let ConnectOutcome {
+            address,
+            connection,
+            result,
+        } = outcome;
+        let Some(neighbor) = self.neighbors.get_mut(&address) else {
+            return;
+        };
+        match result {
+            Ok(stream) => {
+                self.next_socket += 1;
+                let socket = SocketId(self.next_socket);
+                match ConnectionHandle::spawn(
+                    socket,
+                    stream,
+                    self.connection_events.clone(),
+                    self.config.connection,
+                ) {
+                    Ok(handle) => {
+                        neighbor.connections.insert(connection, handle);
+                        self.sockets.insert(socket, (address, connection));
+                        self.feed(now, address, Input::TcpConnectionSucceeded { connection });
+                        self.drop_unowned(address);
+                    }
+                    Err(error) => self.feed(
+                        now,
+                        address,
+                        Input::TcpConnectionFails {
+                            connection,
+                            error: error.to_string(),
+                        },
+                    ),
+                }
+            }
+            Err(error) => self.feed(
+                now,
+                address,
+                Input::TcpConnectionFails {
+                    connection,
+                    error: error.to_string(),
+                },
+            ),
+        }
+    }
+
+    fn connection_event(&mut self, now: Instant, event: ConnectionEvent) {
+        let socket = match &event {
+            ConnectionEvent::Message { connection, .. }
+            | ConnectionEvent::DecodeError { connection, .. }
+            | ConnectionEvent::Closed { connection, .. } => *connection,
+        };
+        let Some(&(address, connection)) = self.sockets.get(&socket) else {
+            return;
+        };
+        match event {
+            ConnectionEvent::Message { message, .. } => {
+                let is_open = matches!(message, Message::Open(_));
+                self.feed(
+                    now,
+                    address,
+                    Input::MessageReceived {
+                        connection,
+                        message,
+                    },
+                );
+                if is_open {
+                    // The reader waits for this before decoding the next
+                    // message, which may already use what the OPENs agreed.
+                    if let Some(neighbor) = self.neighbors.get(&address) {
+                        if let Some(handle) = neighbor.connections.get(&connection) {
+                            handle.set_decode_context(neighbor.decode_context(connection));
+                        }
+                    }
+                }
+            }
+            ConnectionEvent::DecodeError { error, .. } => {
+                warn!(neighbor = %address, field = error.field, offset = error.offset, detail = %error.detail, "malformed message");
+                self.feed(now, address, Input::DecodeError { connection, error });
+            }
+            ConnectionEvent::Closed { reason, .. } => {
+                if let Some(neighbor) = self.neighbors.get_mut(&address) {
+                    neighbor.connections.remove(&connection);
+                }
+                self.sockets.remove(&socket);
+                self.feed(
+                    now,
+                    address,
+                    Input::TcpConnectionFails {
+                        connection,
+                        error: reason,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sends what the RIB has queued, encoded once per update group.
+    fn flush_routes(&mut self, now: Instant) {
+        for batch in self.routing.poll_outbound(now) {
+            let count = batch.messages.len() as u64;
+            for id in &batch.neighbors {
+                let Some(address) = self.address_of(*id) else {
+                    continue;
+                };
+                let Some(neighbor) = self.neighbors.get_mut(&address) else {
+                    continue;
+                };
+                if neighbor.peer.state() != State::Established {
+                    continue;
+                }
+                let Some(connection) = neighbor.peer.session().connection() else {
+                    continue;
+                };
+                if let Some(handle) = neighbor.connections.get(&connection) {
+                    for message in &batch.messages {
+                        handle.send(Bytes::clone(message));
+                    }
+                    neighbor.peer.handle(now, Input::UpdatesSent { count });
+                }
+            }
+        }
+    }
+
+    fn address_of(&self, id: NeighborId) -> Option<IpAddr> {
+        self.neighbors
+            .iter()
+            .find(|(_, neighbor)| neighbor.id == id)
+            .map(|(address, _)| *address)
+    }
+
+    fn command(&mut self, now: Instant, command: Command) {
+        match command {
+            Command::Neighbors(reply) => {
+                let _ = reply.send(self.statuses(now));
+            }
+            Command::Shutdown {
+                address,
+                communication,
+                reply,
+            } => {
+                let found = self
+                    .neighbors
+                    .get_mut(&address)
+                    .map(|neighbor| neighbor.settings.shutdown = true)
+                    .is_some();
+                self.feed(now, address, Input::ManualStop { communication });
+                let _ = reply.send(found);
+            }
+            Command::Enable { address, reply } => {
+                let Some(neighbor) = self.neighbors.get_mut(&address) else {
+                    let _ = reply.send(false);
+                    return;
+                };
+                neighbor.settings.shutdown = false;
+                let start = if neighbor.settings.session.passive {
+                    Input::ManualStartPassive
+                } else {
+                    Input::ManualStart
+                };
+                self.feed(now, address, start);
+                let _ = reply.send(true);
+            }
+            Command::Reset {
+                address,
+                communication,
+                reply,
+            } => {
+                let found = self.neighbors.contains_key(&address);
+                self.feed(now, address, Input::AdministrativeReset { communication });
+                let _ = reply.send(found);
+            }
+            Command::Reconfigure { config, reply } => {
+                let changes = self.reconfigure(now, *config);
+                let _ = reply.send(changes);
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    fn statuses(&self, now: Instant) -> Vec<NeighborStatus> {
+        self.neighbors
+            .values()
+            .map(|neighbor| {
+                let facts = NeighborFacts {
+                    route_reflector_client: neighbor.settings.route_reflector_client,
+                    dynamic: neighbor.dynamic,
+                    description: neighbor.settings.description.as_deref(),
+                    shutdown: neighbor.settings.shutdown,
+                };
+                NeighborStatus::new(
+                    now,
+                    &neighbor.peer.status(),
+                    neighbor.peer.session().negotiated(),
+                    facts,
+                    self.routing.counts(neighbor.id),
+                )
+            })
+            .collect()
+    }
+
+    /// Applies a new configuration. Neighbors whose session, socket or
+    /// identity settings are unchanged keep their sessions (and uptime).
+    fn reconfigure(&mut self, now: Instant, config: SpeakerConfig) -> Vec<String> {
+        let mut changes = Vec::new();
+        let wanted: BTreeMap<IpAddr, NeighborSettings> = config
+            .neighbors
+            .iter()
+            .map(|settings| (settings.address(), settings.clone()))
+            .collect();
+        let configured: Vec<IpAddr> = self
+            .neighbors
+            .iter()
+            .filter(|(_, neighbor)| !neighbor.dynamic)
+            .map(|(address, _)| *address)
+            .collect();
+        for address in configured {
+            if wanted.contains_key(&address) {
+                continue;
+            }
+            changes.push(format!("neighbor {address} removed"));
+            self.remove_neighbor(now, address, PEER_DECONFIGURED);
+        }
+        for (address, settings) in wanted {
+            match self.neighbors.get_mut(&address) {
+                None => {
+                    changes.push(format!("neighbor {address} added"));
+                    self.add_neighbor(now, settings, false);
+                }
+                Some(neighbor) if neighbor.dynamic => {
+                    // Now configured: let the dynamic session end and the
+                    // configured one take over.
+                    changes.push(format!("neighbor {address} now configured"));
+                    self.remove_neighbor(now, address, CONFIGURATION_CHANGE);
+                    self.add_neighbor(now, settings, false);
+                }
+                Some(neighbor) if neighbor.settings.needs_reset_for(&settings) => {
+                    changes.push(format!("neighbor {address} changed: session reset"));
+                    self.remove_neighbor(now, address, CONFIGURATION_CHANGE);
+                    self.add_neighbor(now, settings, false);
+                }
+                Some(neighbor) if neighbor.settings != settings => {
+                    changes.push(format!("neighbor {address} changed: no reset needed"));
+                    let was_shutdown = neighbor.settings.shutdown;
+                    neighbor.settings = settings;
+                    match (was_shutdown, neighbor.settings.shutdown) {
+                        (false, true) => self.feed(
+                            now,
+                            address,
+                            Input::ManualStop {
+                                communication: None,
+                            },
+                        ),
+                        (true, false) => self.feed(now, address, Input::ManualStart),
+                        _ => {}
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let keys = listener_keys(&config);
+        for listener in &self.listeners {
+            for (prefix, key) in &keys {
+                if let Err(error) = transport::install_listener_key(listener.as_ref(), *prefix, key)
+                {
+                    warn!(%prefix, %error, "could not install a TCP-MD5 key on a listener");
+                }
+            }
+        }
+        self.routing.reconfigure(&config);
+        self.config = config;
+        changes
+    }
+
+    /// Stops a neighbor with a Cease of `subcode` (the NOTIFICATION is
+    /// queued and flushed) and forgets it.
+    fn remove_neighbor(&mut self, now: Instant, address: IpAddr, subcode: u8) {
+        self.feed(
+            now,
+            address,
+            Input::AutomaticStop {
+                notification: Notification::cease(subcode),
+            },
+        );
+        if let Some(mut neighbor) = self.neighbors.remove(&address) {
+            for handle in std::mem::take(&mut neighbor.connections).into_values() {
+                self.sockets.remove(&handle.id);
+                handle.close_after_flush();
+            }
+        }
+    }
+
+    fn stop_all(&mut self, now: Instant, communication: Option<String>) {
+        let addresses: Vec<IpAddr> = self.neighbors.keys().copied().collect();
+        for address in addresses {
+            self.feed(
+                now,
+                address,
+                Input::ManualStop {
+                    communication: communication.clone(),
+                },
+            );
+        }
+    }
+}
+
+/// Every TCP-MD5 key the listeners need: per neighbor (a host prefix) and
+/// per listen range.
+pub(super) fn listener_keys(config: &SpeakerConfig) -> Vec<(ipnetwork::IpNetwork, String)> {
+    let neighbors = config.neighbors.iter().filter_map(|neighbor| {
+        let password = neighbor.transport.password.clone()?;
+        Some((ipnetwork::IpNetwork::from(neighbor.address()), password))
+    });
+    let ranges = config
+        .listen_ranges
+        .iter()
+        .filter_map(|range| Some((range.prefix, range.template.transport.password.clone()?)));
+    neighbors.chain(ranges).collect()
+}
+
+/// IPv4 peers reaching an IPv6 socket appear as ::ffff:a.b.c.d.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
+    }
+}

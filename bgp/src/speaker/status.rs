@@ -1,0 +1,163 @@
+//! What `podroute neighbors` shows: one [`NeighborStatus`] per neighbor, a
+//! stable JSON schema (documented in docs/api.md) built from the session's
+//! status, the neighbor's settings and the RIB's counters.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::session::{MessageCounters, Negotiated, SessionStatus};
+use crate::wire::Family;
+
+/// One neighbor as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeighborStatus {
+    /// The neighbor's address.
+    pub address: IpAddr,
+    /// Its AS: negotiated, else configured (`null` for a dynamic neighbor
+    /// before its OPEN).
+    pub remote_asn: Option<u32>,
+    /// Our AS.
+    pub local_asn: u32,
+    /// RFC 4271 state name, e.g. `"Established"`.
+    pub state: String,
+    /// Seconds in Established (0 when not Established).
+    pub uptime_seconds: u64,
+    /// The neighbor's BGP identifier once known.
+    pub router_id: Option<Ipv4Addr>,
+    /// Route reflection client (RFC 4456).
+    pub route_reflector_client: bool,
+    /// Accepted from a listen range rather than configured.
+    pub dynamic: bool,
+    /// Configured description.
+    pub description: Option<String>,
+    /// Administratively shut down.
+    pub shutdown: bool,
+    /// Prefixes the neighbor announced and that we hold (pre-policy).
+    pub prefixes_received: u64,
+    /// Of those, the ones import policy accepted.
+    pub prefixes_accepted: u64,
+    /// Prefixes we advertise to the neighbor.
+    pub prefixes_advertised: u64,
+    /// Messages received, all types.
+    pub messages_received: u64,
+    /// Messages sent, all types.
+    pub messages_sent: u64,
+    /// Messages received per type.
+    pub messages_received_by_type: MessageCountView,
+    /// Messages sent per type.
+    pub messages_sent_by_type: MessageCountView,
+    /// Times the session left Established.
+    pub flaps: u64,
+    /// Negotiated hold time while Established.
+    pub hold_time: Option<u16>,
+    /// Negotiated keepalive interval while Established.
+    pub keepalive: Option<u16>,
+    /// Families negotiated, by name.
+    pub families: Vec<String>,
+    /// The last NOTIFICATION sent or received or the last socket error, in words.
+    pub last_error: Option<String>,
+    /// Seconds since the last error.
+    pub last_error_seconds_ago: Option<u64>,
+}
+
+/// Message counters by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MessageCountView {
+    /// OPEN.
+    pub open: u64,
+    /// UPDATE.
+    pub update: u64,
+    /// NOTIFICATION.
+    pub notification: u64,
+    /// KEEPALIVE.
+    pub keepalive: u64,
+    /// ROUTE-REFRESH.
+    pub route_refresh: u64,
+}
+
+impl From<MessageCounters> for MessageCountView {
+    fn from(counters: MessageCounters) -> Self {
+        MessageCountView {
+            open: counters.open,
+            update: counters.update,
+            notification: counters.notification,
+            keepalive: counters.keepalive,
+            route_refresh: counters.route_refresh,
+        }
+    }
+}
+
+/// Route counts of one neighbor, from the RIB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteCounts {
+    /// Prefixes held from the neighbor before policy.
+    pub received: u64,
+    /// Prefixes accepted by import policy.
+    pub accepted: u64,
+    /// Prefixes advertised to the neighbor.
+    pub advertised: u64,
+}
+
+/// The neighbor's settings that the status shows.
+#[derive(Debug, Clone, Copy)]
+pub struct NeighborFacts<'a> {
+    /// Route reflection client.
+    pub route_reflector_client: bool,
+    /// Accepted from a listen range.
+    pub dynamic: bool,
+    /// Description.
+    pub description: Option<&'a str>,
+    /// Administratively down.
+    pub shutdown: bool,
+}
+
+impl NeighborStatus {
+    /// Builds the view at `now`.
+    pub fn new(
+        now: Instant,
+        session: &SessionStatus,
+        negotiated: Option<&Negotiated>,
+        facts: NeighborFacts<'_>,
+        routes: RouteCounts,
+    ) -> NeighborStatus {
+        let families = negotiated
+            .map(|negotiated| negotiated.families.iter().map(Family::to_string).collect())
+            .unwrap_or_default();
+        NeighborStatus {
+            address: session.peer_address,
+            remote_asn: session.peer_as,
+            local_asn: session.local_as,
+            state: session.state.to_string(),
+            uptime_seconds: session
+                .established_since
+                .map(|since| now.saturating_duration_since(since).as_secs())
+                .unwrap_or(0),
+            router_id: session.peer_router_id,
+            route_reflector_client: facts.route_reflector_client,
+            dynamic: facts.dynamic,
+            description: facts.description.map(str::to_owned),
+            shutdown: facts.shutdown,
+            prefixes_received: routes.received,
+            prefixes_accepted: routes.accepted,
+            prefixes_advertised: routes.advertised,
+            messages_received: session.messages_received.total(),
+            messages_sent: session.messages_sent.total(),
+            messages_received_by_type: session.messages_received.into(),
+            messages_sent_by_type: session.messages_sent.into(),
+            flaps: session.flap_count,
+            hold_time: session.hold_time,
+            keepalive: session.keepalive,
+            families,
+            last_error: session
+                .last_error
+                .as_ref()
+                .map(|error| error.description.clone()),
+            last_error_seconds_ago: session
+                .last_error
+                .as_ref()
+                .map(|error| now.saturating_duration_since(error.at).as_secs()),
+        }
+    }
+}
