@@ -11,9 +11,13 @@
 //!   TCP outcomes, decoded messages, timers) in, actions (connect, send,
 //!   close, established, down) out, with time passed in and no I/O.
 //!
+//! - [`rib`] holds the Adj-RIBs-In, the Loc-RIB and the Adj-RIBs-Out: the
+//!   decision process, route reflection, policy and UPDATE generation.
+//!
 //! The session state machine, the RIB and the tokio speaker are built on top
 //! of these types; none of them reach past the wire module's public API.
 
+pub mod rib;
 pub mod session;
 pub mod wire;
 pub mod speaker;

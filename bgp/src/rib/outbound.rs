@@ -1,0 +1,507 @@
+//! Routes going out: Adj-RIB-Out diffs, update groups, packing, End-of-RIB
+//! and route refresh re-advertisement.
+//!
+//! [`Rib::poll_outbound`] does the queued work in this order: peers that
+//! just came up (or whose export policy changed) are compared against the
+//! whole Loc-RIB, and new peers get End-of-RIB per family (RFC 4724 §2);
+//! requested route refreshes re-send a family's Adj-RIB-Out, framed by BoRR
+//! and EoRR when enhanced route refresh is in use (RFC 7313 §4); and, once
+//! the coalescing window has closed, every prefix changed since the last
+//! flush is compared against every peer's Adj-RIB-Out. Since what is sent is
+//! the difference between the Loc-RIB's state now and what each peer already
+//! has, many changes to one prefix within the window cost at most one
+//! announcement or withdrawal, and a prefix that came and went costs nothing.
+//!
+//! Peers with the same export policy, role, next-hop treatment, local
+//! addresses and encoding form an update group: a route's exported
+//! attributes are computed once per group, and peers whose changes are the
+//! same share one encoding. The one per-peer rule, never sending a route
+//! back to its source, splits the few prefixes it affects into their own
+//! batch. Within a batch, prefixes with the same attributes are packed into
+//! as few UPDATEs as the message size allows (`wire::packing`), in prefix
+//! order, so the bytes are deterministic.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ipnetwork::IpNetwork;
+
+use super::core::{NextHopState, PeerState, Rib};
+use super::export::{Role, SourceFacts, export_route};
+use super::interner::Interner;
+use super::table::Destination;
+use super::types::{
+    NextHopMode, Outbound, PeerId, PeerInfo, RibSettings, SharedAttributes, Source, family_of,
+    next_hop_address,
+};
+use crate::wire::{
+    CodecContext, Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update,
+    pack_announcements, pack_withdrawals,
+};
+
+/// What makes two peers receive the same bytes (apart from split horizon).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    export_policy: String,
+    role: Role,
+    next_hop: NextHopMode,
+    local_ipv4: Option<Ipv4Addr>,
+    local_ipv6: Option<Ipv6Addr>,
+    extended_next_hop: bool,
+    families: BTreeSet<Family>,
+    add_path_send: Vec<(Family, u8)>,
+    four_octet_as: bool,
+    add_path: BTreeSet<Family>,
+    extended_message: bool,
+    codec_families: BTreeSet<Family>,
+}
+
+impl GroupKey {
+    fn of(info: &PeerInfo) -> GroupKey {
+        GroupKey {
+            export_policy: info.export_policy.clone(),
+            role: Role::of(info),
+            next_hop: info.next_hop,
+            local_ipv4: info.local_ipv4,
+            local_ipv6: info.local_ipv6,
+            extended_next_hop: info.extended_next_hop,
+            families: info.families.clone(),
+            add_path_send: info
+                .add_path_send
+                .iter()
+                .filter(|(family, _)| info.encoding.has_path_id(**family))
+                .map(|(family, count)| (*family, *count))
+                .collect(),
+            four_octet_as: info.encoding.four_octet_as,
+            add_path: info.encoding.add_path.clone(),
+            extended_message: info.encoding.extended_message,
+            codec_families: info.encoding.families.clone(),
+        }
+    }
+}
+
+/// Changes shared by one set of peers, in the order they were found.
+#[derive(Debug, Default)]
+struct Batch {
+    withdrawals: BTreeMap<Family, Vec<Nlri>>,
+    announcements: Vec<(Family, SharedAttributes, Vec<Nlri>)>,
+    /// (family, attributes pointer) -> position in `announcements`; look-up only.
+    index: HashMap<(Family, usize), usize>,
+}
+
+impl Batch {
+    fn withdraw(&mut self, family: Family, nlri: Nlri) {
+        self.withdrawals.entry(family).or_default().push(nlri);
+    }
+
+    fn announce(&mut self, family: Family, attributes: &SharedAttributes, nlri: Nlri) {
+        let key = (family, Arc::as_ptr(attributes) as usize);
+        let position = *self.index.entry(key).or_insert_with(|| {
+            self.announcements
+                .push((family, Arc::clone(attributes), Vec::new()));
+            self.announcements.len().saturating_sub(1)
+        });
+        if let Some((_, _, prefixes)) = self.announcements.get_mut(position) {
+            prefixes.push(nlri);
+        }
+    }
+
+    fn encode(&self, context: &CodecContext) -> Vec<Bytes> {
+        let mut messages = Vec::new();
+        for (family, prefixes) in &self.withdrawals {
+            match pack_withdrawals(*family, prefixes, context) {
+                Ok(encoded) => messages.extend(encoded),
+                Err(error) => tracing::warn!(%error, "cannot encode withdrawals"),
+            }
+        }
+        for (family, attributes, prefixes) in &self.announcements {
+            match pack_announcements(
+                *family,
+                &attributes.path,
+                attributes.next_hop,
+                prefixes,
+                context,
+            ) {
+                Ok(encoded) => messages.extend(encoded),
+                Err(error) => tracing::warn!(%error, "cannot encode announcements"),
+            }
+        }
+        messages
+    }
+}
+
+/// One member's changes for one prefix: path ids to withdraw, and
+/// (path id, attributes pointer) to announce. Used only as a grouping key.
+type Signature = (Vec<u32>, Vec<(u32, usize)>);
+
+/// A prefix's exportable paths for one group: source, path id to send
+/// with ADD-PATH, exported attributes.
+type Exported = Vec<(Source, u32, SharedAttributes)>;
+
+/// Path ids and attributes to announce.
+type Announcements = Vec<(u32, SharedAttributes)>;
+
+impl Rib {
+    /// Encoded UPDATEs due at `now`, each for the peers listed, in the order
+    /// they must be written (see the module overview).
+    pub fn poll_outbound(&mut self, now: Instant) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        if !self.resync.is_empty() {
+            let resync = std::mem::take(&mut self.resync);
+            let peers: Vec<PeerId> = resync.keys().copied().collect();
+            let mut prefixes: Vec<IpNetwork> = self.table.keys().copied().collect();
+            for peer in &peers {
+                if let Some(state) = self.peers.get(peer) {
+                    prefixes.extend(state.adj_rib_out.keys().map(|(prefix, _)| *prefix));
+                }
+            }
+            prefixes.sort_unstable();
+            prefixes.dedup();
+            out.extend(self.generate(&prefixes, &peers));
+            let new_peers: Vec<PeerId> = resync
+                .iter()
+                .filter(|(_, end_of_rib)| **end_of_rib)
+                .map(|(peer, _)| *peer)
+                .collect();
+            out.extend(self.end_of_rib(&new_peers));
+        }
+        for (peer, family, enhanced) in std::mem::take(&mut self.refresh) {
+            out.extend(self.refresh_messages(peer, family, enhanced));
+        }
+        self.immediate_since = None;
+        let due = self
+            .dirty_since
+            .is_some_and(|since| now >= since + self.settings.coalesce_window);
+        if due {
+            let prefixes: Vec<IpNetwork> = std::mem::take(&mut self.dirty).into_iter().collect();
+            self.dirty_since = None;
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            out.extend(self.generate(&prefixes, &peers));
+        }
+        out
+    }
+
+    /// Re-sends `peer`'s Adj-RIB-Out for `family` at the next poll (RFC 2918
+    /// §4), between BoRR and EoRR when `enhanced` (RFC 7313 §4).
+    pub fn route_refresh(&mut self, now: Instant, peer: PeerId, family: Family, enhanced: bool) {
+        if self.peers.contains_key(&peer) {
+            self.refresh.insert((peer, family, enhanced));
+            self.immediate_since.get_or_insert(now);
+        }
+    }
+
+    /// Diffs `prefixes` against the Adj-RIB-Out of each of `peers` and
+    /// returns the encoded changes, updating the Adj-RIBs-Out.
+    fn generate(&mut self, prefixes: &[IpNetwork], peers: &[PeerId]) -> Vec<Outbound> {
+        let mut groups: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
+        for peer in peers {
+            if let Some(state) = self.peers.get(peer) {
+                groups
+                    .entry(GroupKey::of(&state.info))
+                    .or_default()
+                    .push(*peer);
+            }
+        }
+        let mut out = Vec::new();
+        for members in groups.into_values() {
+            let Some(info) = members
+                .first()
+                .and_then(|peer| self.peers.get(peer))
+                .map(|state| state.info.clone())
+            else {
+                continue;
+            };
+            let batches = self.generate_group(prefixes, &members, &info);
+            for (peers, batch) in batches {
+                let messages = batch.encode(&info.encoding);
+                if !messages.is_empty() {
+                    out.push(Outbound { peers, messages });
+                }
+            }
+        }
+        out
+    }
+
+    fn generate_group(
+        &mut self,
+        prefixes: &[IpNetwork],
+        members: &[PeerId],
+        info: &PeerInfo,
+    ) -> BTreeMap<Vec<PeerId>, Batch> {
+        let mut batches: BTreeMap<Vec<PeerId>, Batch> = BTreeMap::new();
+        let mut cache = HashMap::new();
+        let cacheable = is_builtin_policy(&self.settings, &info.export_policy);
+        for prefix in prefixes {
+            let prefix = *prefix;
+            let family = family_of(&prefix);
+            let add_path = info.encoding.has_path_id(family);
+            let exported = match self.table.get(&prefix) {
+                Some(destination) => Exporter {
+                    settings: &self.settings,
+                    peers: &self.peers,
+                    next_hops: &self.next_hops,
+                    interner: &mut self.outbound_interner,
+                    cache: &mut cache,
+                    cacheable,
+                    destination: info,
+                }
+                .export(&prefix, destination, add_path),
+                None => Vec::new(),
+            };
+            let limit = if add_path {
+                usize::from(info.add_path_send.get(&family).copied().unwrap_or(1).max(1))
+            } else {
+                1
+            };
+            let mut signatures: BTreeMap<Signature, (Announcements, Vec<PeerId>)> = BTreeMap::new();
+            for member in members {
+                let Some(state) = self.peers.get(member) else {
+                    continue;
+                };
+                let desired: Vec<(u32, SharedAttributes)> = exported
+                    .iter()
+                    .filter(|(source, _, _)| *source != Source::Peer(*member))
+                    .take(limit)
+                    .map(|(_, id, attributes)| {
+                        (if add_path { *id } else { 0 }, Arc::clone(attributes))
+                    })
+                    .collect();
+                let current: Vec<(u32, &SharedAttributes)> = state
+                    .adj_rib_out
+                    .range((prefix, 0)..=(prefix, u32::MAX))
+                    .map(|((_, id), attributes)| (*id, attributes))
+                    .collect();
+                let withdraw: Vec<u32> = current
+                    .iter()
+                    .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
+                    .map(|(id, _)| *id)
+                    .collect();
+                let announce: Vec<(u32, SharedAttributes)> = desired
+                    .into_iter()
+                    .filter(|(id, attributes)| {
+                        !current
+                            .iter()
+                            .any(|(held, sent)| held == id && Arc::ptr_eq(sent, attributes))
+                    })
+                    .collect();
+                if withdraw.is_empty() && announce.is_empty() {
+                    continue;
+                }
+                let signature: Signature = (
+                    withdraw,
+                    announce
+                        .iter()
+                        .map(|(id, attributes)| (*id, Arc::as_ptr(attributes) as usize))
+                        .collect(),
+                );
+                signatures
+                    .entry(signature)
+                    .or_insert_with(|| (announce, Vec::new()))
+                    .1
+                    .push(*member);
+            }
+            for ((withdraw, _), (announce, receivers)) in signatures {
+                let nlri = |id: u32| Nlri {
+                    path_id: add_path.then_some(id),
+                    prefix,
+                };
+                let batch = batches.entry(receivers.clone()).or_default();
+                for id in &withdraw {
+                    batch.withdraw(family, nlri(*id));
+                }
+                for (id, attributes) in &announce {
+                    batch.announce(family, attributes, nlri(*id));
+                }
+                for receiver in &receivers {
+                    let Some(state) = self.peers.get_mut(receiver) else {
+                        continue;
+                    };
+                    for id in &withdraw {
+                        if let Some(old) = state.adj_rib_out.remove(&(prefix, *id)) {
+                            self.outbound_interner.release(old);
+                        }
+                    }
+                    for (id, attributes) in &announce {
+                        if let Some(old) = state
+                            .adj_rib_out
+                            .insert((prefix, *id), Arc::clone(attributes))
+                        {
+                            self.outbound_interner.release(old);
+                        }
+                    }
+                }
+                for (_, attributes) in announce {
+                    self.outbound_interner.release(attributes);
+                }
+            }
+            for (_, _, attributes) in exported {
+                self.outbound_interner.release(attributes);
+            }
+        }
+        for attributes in cache.into_values().flatten() {
+            self.outbound_interner.release(attributes);
+        }
+        batches
+    }
+
+    /// End-of-RIB for every negotiated family (RFC 4724 §2), one encoding per group.
+    fn end_of_rib(&self, peers: &[PeerId]) -> Vec<Outbound> {
+        let mut groups: BTreeMap<GroupKey, (Vec<PeerId>, &PeerInfo)> = BTreeMap::new();
+        for peer in peers {
+            if let Some(state) = self.peers.get(peer) {
+                groups
+                    .entry(GroupKey::of(&state.info))
+                    .or_insert_with(|| (Vec::new(), &state.info))
+                    .0
+                    .push(*peer);
+            }
+        }
+        groups
+            .into_values()
+            .map(|(peers, info)| Outbound {
+                peers,
+                messages: info
+                    .families
+                    .iter()
+                    .filter_map(|family| {
+                        Message::Update(Update::end_of_rib(*family))
+                            .to_bytes(&info.encoding)
+                            .ok()
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The whole Adj-RIB-Out of one family, re-sent.
+    fn refresh_messages(&self, peer: PeerId, family: Family, enhanced: bool) -> Option<Outbound> {
+        let state = self.peers.get(&peer)?;
+        let context = &state.info.encoding;
+        let marker = |subtype| {
+            Message::RouteRefresh(RouteRefresh { family, subtype })
+                .to_bytes(context)
+                .ok()
+        };
+        let mut messages = Vec::new();
+        if enhanced {
+            messages.extend(marker(RouteRefreshSubtype::BeginningOfRefresh));
+        }
+        let add_path = context.has_path_id(family);
+        let mut batch = Batch::default();
+        for ((prefix, id), attributes) in &state.adj_rib_out {
+            if family_of(prefix) == family {
+                let nlri = Nlri {
+                    path_id: add_path.then_some(*id),
+                    prefix: *prefix,
+                };
+                batch.announce(family, attributes, nlri);
+            }
+        }
+        messages.extend(batch.encode(context));
+        if enhanced {
+            messages.extend(marker(RouteRefreshSubtype::EndOfRefresh));
+        }
+        Some(Outbound {
+            peers: vec![peer],
+            messages,
+        })
+    }
+}
+
+/// Whether `name` is a built-in or unknown policy, whose verdict does not
+/// depend on the prefix, so exported attributes can be cached per
+/// (attribute set, source, family).
+fn is_builtin_policy(settings: &RibSettings, name: &str) -> bool {
+    matches!(name, "all" | "none" | "originated") || !settings.policies.contains_key(name)
+}
+
+/// Computes the attributes one update group is sent for a prefix's paths.
+struct Exporter<'a> {
+    settings: &'a RibSettings,
+    peers: &'a BTreeMap<PeerId, PeerState>,
+    next_hops: &'a BTreeMap<IpAddr, NextHopState>,
+    interner: &'a mut Interner,
+    cache: &'a mut HashMap<(usize, Source, Family), Option<SharedAttributes>>,
+    cacheable: bool,
+    destination: &'a PeerInfo,
+}
+
+impl Exporter<'_> {
+    /// The exportable paths of a prefix, in decision order: only the best
+    /// without ADD-PATH; every eligible path with it (the caller takes as
+    /// many as the peer wants, best first, then the multipath set, then
+    /// the next best, RFC 7911). Each holds its own interned handle.
+    fn export(
+        &mut self,
+        prefix: &IpNetwork,
+        destination: &Destination,
+        add_path: bool,
+    ) -> Exported {
+        let paths = if add_path {
+            destination.paths.as_slice()
+        } else {
+            destination.best().map(std::slice::from_ref).unwrap_or(&[])
+        };
+        let mut exported = Vec::new();
+        for path in paths {
+            let reachable = path.source == Source::Local
+                || path.attributes.next_hop.as_ref().is_none_or(|hop| {
+                    self.next_hops
+                        .get(&next_hop_address(hop))
+                        .copied()
+                        .unwrap_or_default()
+                        .reachable
+                });
+            if !reachable {
+                continue;
+            }
+            let key = (
+                Arc::as_ptr(&path.attributes) as usize,
+                path.source,
+                family_of(prefix),
+            );
+            let attributes = match self.cache.get(&key).filter(|_| self.cacheable) {
+                Some(cached) => cached.clone(),
+                None => {
+                    let computed = self.compute(prefix, &path.attributes, path.source);
+                    if self.cacheable {
+                        self.cache.insert(key, computed.clone());
+                    }
+                    computed
+                }
+            };
+            if let Some(attributes) = attributes {
+                exported.push((path.source, path.local_id, attributes));
+            }
+        }
+        exported
+    }
+
+    fn compute(
+        &mut self,
+        prefix: &IpNetwork,
+        attributes: &SharedAttributes,
+        source: Source,
+    ) -> Option<SharedAttributes> {
+        let facts = match source {
+            Source::Local => SourceFacts {
+                role: Role::Local,
+                address: None,
+                router_id: self.settings.router_id,
+            },
+            Source::Peer(peer) => {
+                let info = &self.peers.get(&peer)?.info;
+                SourceFacts {
+                    role: Role::of(info),
+                    address: Some(info.address),
+                    router_id: info.remote_router_id,
+                }
+            }
+        };
+        let exported = export_route(self.settings, prefix, attributes, facts, self.destination)?;
+        Some(self.interner.intern(exported))
+    }
+}
