@@ -5,20 +5,89 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Where the daemon's control socket is unless `--socket` says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/podroute/podroute.sock";
+
 /// podroute: a BGP speaker and route reflector for container subnets.
 #[derive(Debug, Parser)]
 #[command(name = "podroute", version, about, propagate_version = true)]
 pub struct Cli {
+    /// The control socket of the daemon to talk to.
+    #[arg(long, global = true, env = "PODROUTE_SOCKET", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--json` on every command that talks to the daemon.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the BGP speaker.
+    Daemon {
+        /// The configuration file.
+        #[arg(long, short, default_value = "/etc/podroute/podroute.toml")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file; print every error with line and column.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// The daemon's version, identity, uptime and neighbor counts.
+    Status(Output),
+    /// Neighbors and their sessions, like `show bgp summary`; one in detail with ADDR.
+    Neighbors {
+        /// One neighbor's address.
+        address: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Act on one neighbor.
+    Neighbor(NeighborCommand),
+    /// Re-read the configuration; sessions whose settings did not change stay up.
+    Reload(Output),
     /// Decode BGP messages (hex, one per line, or a raw byte stream) to JSON.
     Decode(DecodeOptions),
+}
+
+/// `podroute neighbor ADDR ACTION`.
+#[derive(Debug, Args)]
+pub struct NeighborCommand {
+    /// The neighbor's address.
+    pub address: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: NeighborAction,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// What to do to a neighbor.
+#[derive(Debug, Subcommand)]
+pub enum NeighborAction {
+    /// Stop the session (Cease / Administrative Shutdown) and keep it down.
+    Shutdown {
+        /// A message for the peer's operator (RFC 9003).
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// Start a shut-down neighbor again.
+    Enable,
+    /// Tear the session down (Cease / Administrative Reset) and start again.
+    Reset {
+        /// A message for the peer's operator (RFC 9003).
+        #[arg(long, short)]
+        message: Option<String>,
+    },
 }
 
 /// Options of `podroute decode`.

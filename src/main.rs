@@ -1,19 +1,40 @@
 //! The `podroute` binary: one CLI for the daemon and every operator command.
 //!
 //! `main` parses the command line ([`cli`]) and hands each subcommand to the
-//! module that implements it. Commands that talk to a running daemon go
-//! through its control socket; `decode` works offline on captured bytes.
+//! module that implements it: [`daemon`] runs the speaker and serves the
+//! control API ([`api`]); [`commands`] are the operator's requests to a
+//! running daemon over that API; `decode` works offline on captured bytes.
 
+mod api;
 mod cli;
+mod commands;
+mod daemon;
 mod decode;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use cli::Command;
+
 fn main() -> ExitCode {
     let arguments = cli::Cli::parse();
+    let socket = arguments.socket;
     match arguments.command {
-        cli::Command::Decode(options) => decode::run(&options),
+        Command::Daemon { config } => daemon::run(&config),
+        Command::CheckConfig { file } => commands::check_config(&file),
+        Command::Decode(options) => decode::run(&options),
+        Command::Status(output) => commands::remote(&socket, async |client| {
+            commands::status(client, output).await
+        }),
+        Command::Neighbors { address, output } => commands::remote(&socket, async |client| {
+            commands::neighbors(client, address.as_deref(), output).await
+        }),
+        Command::Neighbor(command) => commands::remote(&socket, async |client| {
+            commands::neighbor(client, &command, command.output).await
+        }),
+        Command::Reload(output) => commands::remote(&socket, async |client| {
+            commands::reload(client, output).await
+        }),
     }
 }

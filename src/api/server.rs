@@ -1,0 +1,211 @@
+//! The daemon's side of the control API.
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/status` | version, router id, AS, uptime, neighbor counts |
+//! | GET | `/neighbors` | every neighbor (docs/api.md has the schema) |
+//! | GET | `/neighbors/{address}` | one neighbor, 404 if unknown |
+//! | POST | `/neighbors/{address}/shutdown` | `{"message": "..."}` optional |
+//! | POST | `/neighbors/{address}/enable` | start a shut-down neighbor |
+//! | POST | `/neighbors/{address}/reset` | Cease / Administrative Reset, `{"message"}` optional |
+//! | POST | `/reload` | re-read the config file: `{"changes": [...]}`, or 422 with `{"errors": [...]}` |
+//!
+//! Every error is `{"error": "..."}` with a fitting status code.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::net::UnixListener;
+
+use crate::daemon::{Daemon, ReloadError};
+
+/// Serves the API on `listener` until the daemon stops.
+pub async fn serve(listener: UnixListener, daemon: Arc<Daemon>) -> std::io::Result<()> {
+    axum::serve(listener, router(daemon)).await
+}
+
+/// The routes, separate from the listener so tests can call them directly.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/neighbors", get(neighbors))
+        .route("/neighbors/{address}", get(neighbor))
+        .route("/neighbors/{address}/shutdown", post(shutdown))
+        .route("/neighbors/{address}/enable", post(enable))
+        .route("/neighbors/{address}/reset", post(reset))
+        .route("/reload", post(reload))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "no such API path; see docs/api.md".into(),
+            )
+        })
+        .with_state(daemon)
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn stopped() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the BGP speaker has stopped".into(),
+    )
+}
+
+fn parse_address(text: &str) -> Result<IpAddr, Box<Response>> {
+    text.parse().map_err(|_| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("{text:?} is not an IP address"),
+        ))
+    })
+}
+
+/// The answer of `GET /status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Status {
+    /// podroute's version.
+    pub version: String,
+    /// Our BGP identifier.
+    pub router_id: String,
+    /// Our AS.
+    pub asn: u32,
+    /// Seconds since the daemon started.
+    pub uptime_seconds: u64,
+    /// Neighbors known (configured and dynamic).
+    pub neighbors: usize,
+    /// Of those, the ones in Established.
+    pub neighbors_established: usize,
+}
+
+async fn status(State(daemon): State<Arc<Daemon>>) -> Response {
+    let Ok(neighbors) = daemon.speaker.neighbors().await else {
+        return stopped();
+    };
+    let config = daemon.config().await;
+    Json(Status {
+        version: env!("CARGO_PKG_VERSION").into(),
+        router_id: config.router.router_id.to_string(),
+        asn: config.router.asn,
+        uptime_seconds: daemon.started.elapsed().as_secs(),
+        neighbors: neighbors.len(),
+        neighbors_established: neighbors
+            .iter()
+            .filter(|neighbor| neighbor.state == "Established")
+            .count(),
+    })
+    .into_response()
+}
+
+async fn neighbors(State(daemon): State<Arc<Daemon>>) -> Response {
+    match daemon.speaker.neighbors().await {
+        Ok(neighbors) => Json(neighbors).into_response(),
+        Err(_) => stopped(),
+    }
+}
+
+async fn neighbor(State(daemon): State<Arc<Daemon>>, Path(address): Path<String>) -> Response {
+    let address = match parse_address(&address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    match daemon.speaker.neighbors().await {
+        Ok(neighbors) => match neighbors
+            .into_iter()
+            .find(|neighbor| neighbor.address == address)
+        {
+            Some(neighbor) => Json(neighbor).into_response(),
+            None => error(StatusCode::NOT_FOUND, format!("no neighbor {address}")),
+        },
+        Err(_) => stopped(),
+    }
+}
+
+/// The optional body of shutdown and reset.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct Communication {
+    /// Shutdown communication for the peer's operator (RFC 9003).
+    pub message: Option<String>,
+}
+
+fn found(
+    result: Result<bool, bgp::speaker::SpeakerStopped>,
+    address: IpAddr,
+    done: &str,
+) -> Response {
+    match result {
+        Ok(true) => Json(json!({ "neighbor": address, "result": done })).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no neighbor {address}")),
+        Err(_) => stopped(),
+    }
+}
+
+async fn shutdown(
+    State(daemon): State<Arc<Daemon>>,
+    Path(address): Path<String>,
+    body: Option<Json<Communication>>,
+) -> Response {
+    let address = match parse_address(&address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    let message = body.and_then(|Json(body)| body.message);
+    found(
+        daemon.speaker.shutdown_neighbor(address, message).await,
+        address,
+        "shut down",
+    )
+}
+
+async fn enable(State(daemon): State<Arc<Daemon>>, Path(address): Path<String>) -> Response {
+    let address = match parse_address(&address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    found(
+        daemon.speaker.enable_neighbor(address).await,
+        address,
+        "enabled",
+    )
+}
+
+async fn reset(
+    State(daemon): State<Arc<Daemon>>,
+    Path(address): Path<String>,
+    body: Option<Json<Communication>>,
+) -> Response {
+    let address = match parse_address(&address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    let message = body.and_then(|Json(body)| body.message);
+    found(
+        daemon.speaker.reset_neighbor(address, message).await,
+        address,
+        "reset",
+    )
+}
+
+async fn reload(State(daemon): State<Arc<Daemon>>) -> Response {
+    match daemon.reload().await {
+        Ok(changes) => Json(json!({ "changes": changes })).into_response(),
+        Err(ReloadError::Invalid(errors)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "the new configuration is invalid; the old one keeps running", "errors": errors })))
+                .into_response()
+        }
+        Err(ReloadError::NeedsRestart(keys)) => error(
+            StatusCode::CONFLICT,
+            format!("these changes need a restart of the daemon, nothing was applied: {}", keys.join(", ")),
+        ),
+        Err(ReloadError::Stopped) => stopped(),
+    }
+}

@@ -1,0 +1,167 @@
+//! The operator commands that talk to a running daemon, and `check-config`.
+//! Each prints a human view by default and the API's JSON with `--json`.
+
+#![allow(
+    clippy::indexing_slicing,
+    reason = "serde_json::Value[key] yields Null for a missing key; it cannot panic"
+)]
+
+pub mod neighbors;
+pub mod table;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use crate::api::client::{Client, ClientError};
+use crate::cli::{NeighborAction, NeighborCommand, Output};
+
+/// `podroute check-config FILE`: every error with file:line:column, exit 1.
+pub fn check_config(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} neighbors, {} listen ranges, {} originated prefixes, {} policies)",
+                path.display(),
+                config.neighbors.len(),
+                config.listen_ranges.len(),
+                config.originate.len(),
+                config.policies.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for error in &errors.errors {
+                println!("{error}");
+            }
+            eprintln!("{} error(s)", errors.errors.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs one request-and-print command against the daemon.
+pub fn remote(
+    socket: &Path,
+    run: impl AsyncFnOnce(&Client) -> Result<String, ClientError>,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("podroute: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let client = Client::new(socket);
+    match runtime.block_on(run(&client)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("podroute: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// `podroute status`.
+pub async fn status(client: &Client, output: Output) -> Result<String, ClientError> {
+    let status = client.get("/status").await?;
+    if output.json {
+        return Ok(pretty(&status));
+    }
+    Ok(format!(
+        "podroute {}\n  router id {}, AS {}\n  up {}\n  neighbors {} ({} established)\n",
+        status["version"].as_str().unwrap_or("?"),
+        status["router_id"].as_str().unwrap_or("?"),
+        status["asn"],
+        table::duration(status["uptime_seconds"].as_u64().unwrap_or(0)),
+        status["neighbors"],
+        status["neighbors_established"],
+    ))
+}
+
+/// `podroute neighbors [ADDR]`.
+pub async fn neighbors(
+    client: &Client,
+    address: Option<&str>,
+    output: Output,
+) -> Result<String, ClientError> {
+    match address {
+        Some(address) => {
+            let neighbor = client.get(&format!("/neighbors/{address}")).await?;
+            Ok(if output.json {
+                pretty(&neighbor)
+            } else {
+                neighbors::detail(&neighbor)
+            })
+        }
+        None => {
+            let list = client.get("/neighbors").await?;
+            let items = list.as_array().cloned().unwrap_or_default();
+            Ok(if output.json {
+                pretty(&list)
+            } else {
+                neighbors::summary(&items)
+            })
+        }
+    }
+}
+
+/// `podroute reload`.
+pub async fn reload(client: &Client, output: Output) -> Result<String, ClientError> {
+    let answer = client.post("/reload", None).await?;
+    if output.json {
+        return Ok(pretty(&answer));
+    }
+    let changes: Vec<String> = answer["changes"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|line| format!("  {line}\n"))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(if changes.is_empty() {
+        "reloaded: nothing changed\n".into()
+    } else {
+        format!("reloaded:\n{}", changes.concat())
+    })
+}
+
+/// `podroute neighbor ADDR shutdown|enable|reset`.
+pub async fn neighbor(
+    client: &Client,
+    command: &NeighborCommand,
+    output: Output,
+) -> Result<String, ClientError> {
+    let (verb, message) = match &command.action {
+        NeighborAction::Shutdown { message } => ("shutdown", message.clone()),
+        NeighborAction::Enable => ("enable", None),
+        NeighborAction::Reset { message } => ("reset", message.clone()),
+    };
+    let body = message.map(|message| json!({ "message": message }));
+    let answer = client
+        .post(&format!("/neighbors/{}/{verb}", command.address), body)
+        .await?;
+    Ok(if output.json {
+        pretty(&answer)
+    } else {
+        format!(
+            "neighbor {}: {}\n",
+            command.address,
+            answer["result"].as_str().unwrap_or(verb)
+        )
+    })
+}

@@ -1,0 +1,168 @@
+//! `podroute daemon`: the running speaker and everything around it.
+//!
+//! Start-up reads and validates the configuration (refusing to start on any
+//! error), starts logging, the BGP speaker and the control API, then waits
+//! for signals: SIGHUP reloads the configuration, SIGTERM and SIGINT stop
+//! every session with a Cease and exit.
+
+mod logging;
+pub mod speaker_config;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bgp::speaker::SpeakerHandle;
+use config::{Config, Effect};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::api;
+
+/// What the control API and the signal handlers share.
+pub struct Daemon {
+    /// The speaker.
+    pub speaker: SpeakerHandle,
+    /// When the daemon started.
+    pub started: Instant,
+    config_path: PathBuf,
+    config: tokio::sync::Mutex<Config>,
+}
+
+/// Why a reload was refused. The running configuration stays as it was.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// The file has errors, one line each with file:line:column.
+    Invalid(Vec<String>),
+    /// Keys that only a restart can change (router identity, kernel ownership).
+    NeedsRestart(Vec<String>),
+    /// The speaker is gone.
+    Stopped,
+}
+
+impl Daemon {
+    /// A copy of the running configuration.
+    pub async fn config(&self) -> Config {
+        self.config.lock().await.clone()
+    }
+
+    /// Re-reads the configuration file and applies what changed, resetting
+    /// only sessions whose own settings changed. Returns one line per change.
+    pub async fn reload(&self) -> Result<Vec<String>, ReloadError> {
+        let new = config::load(&self.config_path).map_err(|errors| {
+            ReloadError::Invalid(errors.errors.iter().map(ToString::to_string).collect())
+        })?;
+        let mut current = self.config.lock().await;
+        let diff = Config::diff(&current, &new);
+        let restart: Vec<String> = diff
+            .settings
+            .iter()
+            .filter(|change| change.effect == Effect::Restart)
+            .map(|change| change.key.clone())
+            .collect();
+        if !restart.is_empty() {
+            return Err(ReloadError::NeedsRestart(restart));
+        }
+        let mut changes: Vec<String> = diff.to_string().lines().map(str::to_owned).collect();
+        let applied = self
+            .speaker
+            .reconfigure(speaker_config::speaker_config(&new))
+            .await
+            .map_err(|_| ReloadError::Stopped)?;
+        // The diff already names every change; the speaker adds which
+        // sessions it had to reset for them.
+        changes.extend(applied.into_iter().filter(|line| line.contains("reset")));
+        *current = new;
+        Ok(changes)
+    }
+}
+
+/// Runs the daemon until it is told to stop; returns the exit status.
+pub fn run(config_path: &Path) -> ExitCode {
+    let config = match config::load(config_path) {
+        Ok(config) => config,
+        Err(errors) => {
+            for error in &errors.errors {
+                eprintln!("{error}");
+            }
+            eprintln!(
+                "podroute: {} error(s) in {}; not starting",
+                errors.errors.len(),
+                config_path.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(message) = logging::init(&config.logging) {
+        eprintln!("podroute: {message}");
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("podroute: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve(config_path, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            eprintln!("podroute: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
+    let socket_path = config.api.socket.clone();
+    let listener = api::socket::bind(&socket_path, config.api.socket_mode)
+        .await
+        .map_err(|error| format!("control socket {}: {error}", socket_path.display()))?;
+    let (speaker, speaker_task) = bgp::speaker::spawn(speaker_config::speaker_config(&config))
+        .map_err(|error| error.to_string())?;
+    info!(
+        asn = config.router.asn,
+        router_id = %config.router.router_id,
+        neighbors = config.neighbors.len(),
+        socket = %socket_path.display(),
+        "podroute started"
+    );
+    let daemon = Arc::new(Daemon {
+        speaker: speaker.clone(),
+        started: Instant::now(),
+        config_path: config_path.to_owned(),
+        config: tokio::sync::Mutex::new(config),
+    });
+    let api_task = tokio::spawn(api::server::serve(listener, Arc::clone(&daemon)));
+
+    let mut hangup =
+        signal(SignalKind::hangup()).map_err(|error| format!("SIGHUP handler: {error}"))?;
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|error| format!("SIGTERM handler: {error}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|error| format!("SIGINT handler: {error}"))?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => match daemon.reload().await {
+                Ok(changes) => info!(changes = changes.len(), "configuration reloaded: {}", changes.join("; ")),
+                Err(ReloadError::Invalid(errors)) => warn!("reload refused, the old configuration keeps running: {}", errors.join("; ")),
+                Err(ReloadError::NeedsRestart(keys)) => warn!("reload refused: {} need a restart", keys.join(", ")),
+                Err(ReloadError::Stopped) => return Err("the BGP speaker stopped".into()),
+            },
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    info!("stopping: sending Cease to every neighbor");
+    let _ = speaker.stop(Some("podroute is shutting down".into())).await;
+    let _ = speaker_task.await;
+    api_task.abort();
+    let _ = std::fs::remove_file(&socket_path);
+    info!("stopped");
+    Ok(())
+}
