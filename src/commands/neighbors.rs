@@ -172,7 +172,11 @@ mod tests {
         let text = summary(&[neighbor()]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with("Neighbor    AS     State"));
+        assert!(
+            lines[0].starts_with("Neighbor       AS  State"),
+            "numbers and their titles align right: {}",
+            lines[0]
+        );
         assert!(
             lines[1].starts_with("198.18.0.2  64512  Established  1h02m03s"),
             "{}",
