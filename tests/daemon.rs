@@ -312,3 +312,35 @@ fn check_config_lists_every_error_with_line_and_column() {
         "{stdout}"
     );
 }
+
+#[test]
+fn every_key_the_api_returns_is_documented_in_docs_api_md() {
+    let directory = directory("schema");
+    let config = PAIR_A
+        .replace("127.0.0.21", "127.0.0.41")
+        .replace("127.0.0.22", "127.0.0.42");
+    let daemon = start(&directory, "a", &config);
+    let documentation =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    let (status, _, ok) = cli(&daemon, &["status", "--json"]);
+    assert!(ok);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let neighbor = neighbor(&daemon, "127.0.0.42");
+    let mut keys: Vec<String> = Vec::new();
+    for object in [&status, &neighbor] {
+        keys.extend(object.as_object().unwrap().keys().cloned());
+    }
+    keys.extend(
+        neighbor["messages_sent_by_type"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned(),
+    );
+    for key in keys {
+        assert!(
+            documentation.contains(&format!("`{key}`")),
+            "docs/api.md does not document `{key}`"
+        );
+    }
+}
