@@ -82,8 +82,9 @@ pub struct LargeCommunity {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct RawAttribute {
     /// Attribute flags as received, with the Partial bit set because the
-    /// attribute is passed on unrecognized (RFC 4271 §5) and the Extended
-    /// Length bit cleared (the encoder sets it when the value needs it).
+    /// attribute is passed on unrecognized (RFC 4271 §5), and the Extended
+    /// Length bit and the four unused low bits cleared (the encoder sets
+    /// Extended Length when the value needs it).
     pub flags: u8,
     /// Attribute type code.
     pub type_code: u8,

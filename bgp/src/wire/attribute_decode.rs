@@ -475,7 +475,10 @@ fn decode_unknown(
     }
     if view.flags & flag::TRANSITIVE != 0 {
         decoded.attributes.unknown.push(RawAttribute {
-            flags: (view.flags | flag::PARTIAL) & !flag::EXTENDED_LENGTH,
+            // The low four bits are unused and ignored on receipt (RFC 4271
+            // §4.3); Extended Length is the encoder's choice.
+            flags: (view.flags | flag::PARTIAL)
+                & (flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL),
             type_code: view.type_code,
             value: view.value.to_vec(),
         });
