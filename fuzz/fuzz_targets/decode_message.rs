@@ -10,7 +10,9 @@ use libfuzzer_sys::fuzz_target;
 mod contexts;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, message)) = data.split_first() else { return };
+    let Some((&selector, message)) = data.split_first() else {
+        return;
+    };
     let context = contexts::context(selector);
     let _ = frame_length(message, &context);
     match Message::decode(message, &context) {

@@ -12,7 +12,9 @@ use libfuzzer_sys::fuzz_target;
 mod contexts;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, stream)) = data.split_first() else { return };
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
     let context = contexts::context(selector);
     let chunk = usize::from(selector >> 5) * 7 + 1;
     let mut buffer = BytesMut::new();

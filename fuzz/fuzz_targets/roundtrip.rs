@@ -38,11 +38,17 @@ fn again(message: &Message, context: &CodecContext) -> Option<Message> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, bytes)) = data.split_first() else { return };
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
     let context = contexts::context(selector);
-    let Ok(first) = Message::decode(bytes, &context) else { return };
+    let Ok(first) = Message::decode(bytes, &context) else {
+        return;
+    };
     let first = comparable(first);
-    let Some(second) = again(&first, &context) else { return };
+    let Some(second) = again(&first, &context) else {
+        return;
+    };
     if context.four_octet_as {
         assert_eq!(second, first);
     }

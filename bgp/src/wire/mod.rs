@@ -15,6 +15,7 @@ mod as4;
 pub mod attribute;
 mod attribute_decode;
 mod attribute_encode;
+mod attribute_values;
 pub mod capability;
 mod capability_codec;
 pub mod community;
