@@ -1,0 +1,71 @@
+//! Memory per route, measured rather than asserted (a benchmark, not a
+//! test): run with
+//! `cargo test -p bgp --release rib::tests::memory -- --ignored --nocapture`.
+//! It loads 1M IPv4 routes from one peer, once with one attribute set and
+//! once with 1000, and prints the resident memory each costs per route.
+
+use super::*;
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|field| field.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn load(distinct: u32) -> (u64, Rib) {
+    const ROUTES: u32 = 1_000_000;
+    let mut rib = Rib::new(settings());
+    rib.peer_up(now(), PeerId(1), peer(1, Kind::NonClient));
+    let before = resident_bytes();
+    let per_set = ROUTES / distinct;
+    for set in 0..distinct {
+        let mut path = attributes(&[64700, 64701 + set]);
+        path.next_hop = Some(v4("198.18.1.1"));
+        let mut update = Update {
+            attributes: path,
+            ..Update::default()
+        };
+        for index in 0..per_set {
+            let route = set * per_set + index;
+            let address = std::net::Ipv4Addr::from(0x0a00_0000u32 + (route << 8));
+            update.nlri.push(Nlri::new(IpNetwork::V4(
+                ipnetwork::Ipv4Network::new(address, 24).unwrap(),
+            )));
+            if update.nlri.len() == 1000 {
+                let batch = std::mem::take(&mut update.nlri);
+                let mut chunk = update.clone();
+                chunk.nlri = batch;
+                rib.receive_update(now(), PeerId(1), chunk);
+            }
+        }
+        if !update.nlri.is_empty() {
+            rib.receive_update(now(), PeerId(1), update);
+        }
+    }
+    rib.poll_fib_changes();
+    let after = resident_bytes();
+    (after.saturating_sub(before) / u64::from(ROUTES), rib)
+}
+
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture in release mode"]
+fn bytes_per_route_for_a_million_routes() {
+    for distinct in [1, 1000] {
+        let (per_route, rib) = load(distinct);
+        let counts = rib.counts();
+        println!(
+            "1M routes, {distinct} attribute set(s): {per_route} bytes per route \
+             ({} prefixes, {} attribute sets; size_of Path = {} bytes, Destination = {} bytes)",
+            counts.families[&crate::wire::Family::IPV4_UNICAST].prefixes,
+            counts.attribute_sets,
+            std::mem::size_of::<crate::rib::table::Path>(),
+            std::mem::size_of::<crate::rib::table::Destination>(),
+        );
+        assert_eq!(counts.attribute_sets, u64::from(distinct));
+        drop(rib);
+    }
+}

@@ -1,0 +1,401 @@
+//! Update generation: initial table and End-of-RIB, packing, update groups,
+//! split horizon inside a group, coalescing, ADD-PATH send, route refresh
+//! and export policy changes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::*;
+use crate::wire::{Family, RouteRefresh, RouteRefreshSubtype};
+
+fn ebgp_source(rib: &mut Rib) -> PeerId {
+    let id = PeerId(50);
+    rib.peer_up(now(), id, peer(50, Kind::External));
+    id
+}
+
+fn many(count: u32) -> Vec<String> {
+    (0..count)
+        .map(|index| format!("10.{}.{}.0/24", index / 256, index % 256))
+        .collect()
+}
+
+#[test]
+fn a_new_peer_gets_the_table_then_end_of_rib_per_family() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    rib.originate(t, net("198.19.1.0/24"), None);
+    rib.originate(t, net("2001:db8:1::/48"), None);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    assert_eq!(rib.next_deadline(), Some(t));
+    let out = rib.poll_outbound(t);
+    let messages = updates_for(&out, PeerId(1), &CodecContext::new());
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[0].nlri, vec![Nlri::new(net("198.19.1.0/24"))]);
+    assert_eq!(messages[0].attributes.next_hop, Some(router_id()));
+    let reach = messages[1].mp_reach.as_ref().unwrap();
+    assert_eq!(reach.nlri, vec![Nlri::new(net("2001:db8:1::/48"))]);
+    assert_eq!(
+        reach.next_hop,
+        crate::wire::NextHop::Ipv6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None
+        }
+    );
+    assert_eq!(messages[2].is_end_of_rib(), Some(Family::IPV4_UNICAST));
+    assert_eq!(messages[3].is_end_of_rib(), Some(Family::IPV6_UNICAST));
+    assert_eq!(rib.next_deadline(), None);
+    assert!(rib.poll_outbound(t).is_empty());
+    assert_eq!(rib.peer_counters(PeerId(1)).advertised, 2);
+}
+
+#[test]
+fn prefixes_with_the_same_attributes_pack_into_full_messages() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    let source = ebgp_source(&mut rib);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    rib.poll_outbound(t);
+    let prefixes = many(2500);
+    let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    rib.receive_update(
+        t,
+        source,
+        announce(&refs, attributes(&[64650]), "198.18.1.50"),
+    );
+    let out = rib.poll_outbound(t);
+    let to_peer: Vec<&bytes::Bytes> = out
+        .iter()
+        .filter(|batch| batch.peers.contains(&PeerId(1)))
+        .flat_map(|batch| batch.messages.iter())
+        .collect();
+    let updates = updates_for(&out, PeerId(1), &CodecContext::new());
+    let capacity = updates[0].nlri.len();
+    assert!(
+        to_peer[0].len() <= 4096 && to_peer[0].len() + 4 > 4096,
+        "the first message is full"
+    );
+    assert_eq!(updates.len(), 2500usize.div_ceil(capacity));
+    assert_eq!(
+        updates
+            .iter()
+            .map(|update| update.nlri.len())
+            .sum::<usize>(),
+        2500
+    );
+    // Withdrawals pack the same way.
+    rib.receive_update(t, source, withdraw(&refs));
+    let out = rib.poll_outbound(t);
+    let updates = updates_for(&out, PeerId(1), &CodecContext::new());
+    let capacity = updates[0].withdrawn.len();
+    assert_eq!(updates.len(), 2500usize.div_ceil(capacity));
+    assert!(rib.adj_rib_out(PeerId(1)).is_empty());
+}
+
+#[test]
+fn peers_of_one_update_group_share_one_encoding() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    let source = ebgp_source(&mut rib);
+    for n in 1..=3 {
+        rib.peer_up(
+            t,
+            PeerId(n),
+            peer(u8::try_from(n).unwrap(), Kind::NonClient),
+        );
+    }
+    rib.poll_outbound(t);
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    let out = rib.poll_outbound(t);
+    let ibgp: Vec<&Outbound> = out
+        .iter()
+        .filter(|batch| !batch.peers.contains(&source))
+        .collect();
+    assert_eq!(ibgp.len(), 1);
+    assert_eq!(ibgp[0].peers, vec![PeerId(1), PeerId(2), PeerId(3)]);
+    assert_eq!(ibgp[0].messages.len(), 1);
+}
+
+#[test]
+fn split_horizon_inside_a_group_gives_the_source_its_own_batch() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    for n in 1..=3 {
+        rib.peer_up(t, PeerId(n), peer(u8::try_from(n).unwrap(), Kind::Client));
+    }
+    rib.poll_outbound(t);
+    rib.receive_update(
+        t,
+        PeerId(1),
+        announce(&["198.19.1.0/24"], attributes(&[]), "198.18.1.1"),
+    );
+    rib.receive_update(
+        t,
+        PeerId(3),
+        announce(&["198.19.3.0/24"], attributes(&[]), "198.18.1.3"),
+    );
+    let out = rib.poll_outbound(t);
+    assert_eq!(announced_to(&out, PeerId(1)), vec![net("198.19.3.0/24")]);
+    assert_eq!(
+        announced_to(&out, PeerId(2)),
+        vec![net("198.19.1.0/24"), net("198.19.3.0/24")]
+    );
+    assert_eq!(announced_to(&out, PeerId(3)), vec![net("198.19.1.0/24")]);
+    // The best path's source gets nothing, not the second best (no ADD-PATH).
+    rib.receive_update(
+        t,
+        PeerId(2),
+        announce(&["198.19.1.0/24"], attributes(&[]), "198.18.1.2"),
+    );
+    let out = rib.poll_outbound(t);
+    assert!(announced_to(&out, PeerId(1)).is_empty());
+    assert!(announced_to(&out, PeerId(2)).is_empty());
+}
+
+#[test]
+fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
+    let t = now();
+    let mut settings = settings();
+    settings.coalesce_window = Duration::from_secs(1);
+    let mut rib = Rib::new(settings);
+    let source = ebgp_source(&mut rib);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    rib.poll_outbound(t);
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    assert_eq!(rib.next_deadline(), Some(t + Duration::from_secs(1)));
+    let half = t + Duration::from_millis(500);
+    rib.receive_update(half, source, withdraw(&["198.19.1.0/24"]));
+    assert!(rib.poll_outbound(half).is_empty(), "window still open");
+    assert!(
+        rib.poll_outbound(t + Duration::from_secs(1)).is_empty(),
+        "came and went: nothing to say"
+    );
+    assert_eq!(rib.next_deadline(), None);
+
+    let later = t + Duration::from_secs(5);
+    rib.receive_update(
+        later,
+        source,
+        announce(&["198.19.2.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    rib.receive_update(
+        later,
+        source,
+        announce(
+            &["198.19.2.0/24"],
+            attributes(&[64650, 64651]),
+            "198.18.1.50",
+        ),
+    );
+    let out = rib.poll_outbound(later + Duration::from_secs(1));
+    let updates = updates_for(&out, PeerId(1), &CodecContext::new());
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        updates[0].attributes.as_path,
+        Some(sequence(&[64650, 64651]))
+    );
+}
+
+fn add_path_peer(n: u8, paths: u8) -> PeerInfo {
+    let mut info = peer(n, Kind::Client);
+    info.encoding.add_path = BTreeSet::from([Family::IPV4_UNICAST]);
+    info.add_path_send.insert(Family::IPV4_UNICAST, paths);
+    info
+}
+
+fn add_path_context() -> CodecContext {
+    let mut context = CodecContext::new();
+    context.add_path = BTreeSet::from([Family::IPV4_UNICAST]);
+    context
+}
+
+/// (path id, next hop) of every announcement, and withdrawn path ids.
+fn add_path_changes(out: &[Outbound], peer: PeerId) -> (Vec<(u32, std::net::Ipv4Addr)>, Vec<u32>) {
+    let updates = updates_for(out, peer, &add_path_context());
+    let mut announced = Vec::new();
+    let mut withdrawn = Vec::new();
+    for update in updates {
+        for nlri in &update.nlri {
+            announced.push((nlri.path_id.unwrap(), update.attributes.next_hop.unwrap()));
+        }
+        withdrawn.extend(update.withdrawn.iter().map(|nlri| nlri.path_id.unwrap()));
+    }
+    announced.sort();
+    withdrawn.sort();
+    (announced, withdrawn)
+}
+
+#[test]
+fn add_path_sends_the_best_paths_with_stable_identifiers() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    for n in 1..=3 {
+        rib.peer_up(t, PeerId(u32::from(n)), peer(n, Kind::NonClient));
+    }
+    rib.peer_up(t, PeerId(9), add_path_peer(9, 2));
+    rib.poll_outbound(t);
+    for n in 1..=3u8 {
+        let mut path = attributes(&[]);
+        path.local_pref = Some(300 - u32::from(n) * 10);
+        let next_hop = format!("198.18.1.{n}");
+        rib.receive_update(
+            t,
+            PeerId(u32::from(n)),
+            announce(&["198.19.0.0/16"], path, &next_hop),
+        );
+    }
+    let out = rib.poll_outbound(t);
+    let (announced, withdrawn) = add_path_changes(&out, PeerId(9));
+    assert_eq!(
+        announced,
+        vec![(1, v4("198.18.1.1")), (2, v4("198.18.1.2"))]
+    );
+    assert!(withdrawn.is_empty());
+    // The best goes away: the third path is sent with its own id; the
+    // second keeps id 2 and is not re-sent.
+    rib.receive_update(t, PeerId(1), withdraw(&["198.19.0.0/16"]));
+    let out = rib.poll_outbound(t);
+    let (announced, withdrawn) = add_path_changes(&out, PeerId(9));
+    assert_eq!(announced, vec![(3, v4("198.18.1.3"))]);
+    assert_eq!(withdrawn, vec![1]);
+    // A new path gets the free id 1 and, being best, displaces the third.
+    let mut best = attributes(&[]);
+    best.local_pref = Some(500);
+    rib.receive_update(
+        t,
+        PeerId(1),
+        announce(&["198.19.0.0/16"], best, "198.18.1.1"),
+    );
+    let out = rib.poll_outbound(t);
+    let (announced, withdrawn) = add_path_changes(&out, PeerId(9));
+    assert_eq!(announced, vec![(1, v4("198.18.1.1"))]);
+    assert_eq!(withdrawn, vec![3]);
+}
+
+#[test]
+fn add_path_puts_the_multipath_set_right_after_the_best() {
+    let t = now();
+    let mut settings = settings();
+    settings.max_paths = 2;
+    settings.relax_as_path = true;
+    let mut rib = Rib::new(settings);
+    for n in 1..=3 {
+        rib.peer_up(t, PeerId(u32::from(n)), peer(n, Kind::NonClient));
+    }
+    rib.peer_up(t, PeerId(9), add_path_peer(9, 2));
+    rib.poll_outbound(t);
+    // Peer 1's path is best. Peer 2's (same neighbor AS, higher MED) ranks
+    // second by router id against peer 3's (another AS), but only peer 3's
+    // is equal to the best through IGP cost, so the multipath set is {1, 3}
+    // and ADD-PATH sends those two.
+    let mut higher_med = attributes(&[64700]);
+    higher_med.med = Some(5);
+    rib.receive_update(
+        t,
+        PeerId(1),
+        announce(&["198.19.0.0/16"], attributes(&[64700]), "198.18.1.1"),
+    );
+    rib.receive_update(
+        t,
+        PeerId(2),
+        announce(&["198.19.0.0/16"], higher_med, "198.18.1.2"),
+    );
+    rib.receive_update(
+        t,
+        PeerId(3),
+        announce(&["198.19.0.0/16"], attributes(&[64800]), "198.18.1.3"),
+    );
+    let views = rib.routes(&RouteFilter::default());
+    let order: Vec<Option<std::net::IpAddr>> = views[0]
+        .paths
+        .iter()
+        .map(|path| path.peer_address)
+        .collect();
+    assert_eq!(
+        order,
+        ["198.18.1.1", "198.18.1.3", "198.18.1.2"].map(|text| Some(text.parse().unwrap()))
+    );
+    let out = rib.poll_outbound(t);
+    let (announced, _) = add_path_changes(&out, PeerId(9));
+    let next_hops: BTreeSet<std::net::Ipv4Addr> = announced.iter().map(|(_, hop)| *hop).collect();
+    assert_eq!(
+        next_hops,
+        BTreeSet::from([v4("198.18.1.1"), v4("198.18.1.3")])
+    );
+}
+
+#[test]
+fn enhanced_route_refresh_resends_between_markers() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    rib.originate(t, net("198.19.1.0/24"), None);
+    rib.originate(t, net("198.19.2.0/24"), None);
+    rib.originate(t, net("2001:db8:1::/48"), None);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    rib.poll_outbound(t);
+    rib.route_refresh(t, PeerId(1), Family::IPV4_UNICAST, true);
+    let out = rib.poll_outbound(t);
+    let messages = received_by(&out, PeerId(1), &CodecContext::new());
+    assert_eq!(messages.len(), 3);
+    assert_eq!(
+        messages[0],
+        Message::RouteRefresh(RouteRefresh {
+            family: Family::IPV4_UNICAST,
+            subtype: RouteRefreshSubtype::BeginningOfRefresh
+        })
+    );
+    match &messages[1] {
+        Message::Update(update) => assert_eq!(update.nlri.len(), 2),
+        other => panic!("expected an UPDATE, got {other:?}"),
+    }
+    assert_eq!(
+        messages[2],
+        Message::RouteRefresh(RouteRefresh {
+            family: Family::IPV4_UNICAST,
+            subtype: RouteRefreshSubtype::EndOfRefresh
+        })
+    );
+    rib.route_refresh(t, PeerId(1), Family::IPV6_UNICAST, false);
+    let plain = received_by(&rib.poll_outbound(t), PeerId(1), &CodecContext::new());
+    assert_eq!(plain.len(), 1);
+}
+
+#[test]
+fn an_export_policy_change_sends_only_the_difference() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    let source = ebgp_source(&mut rib);
+    rib.originate(t, net("198.19.1.0/24"), None);
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.20.0.0/16"], attributes(&[64650]), "198.18.1.50"),
+    );
+    let mut tor = peer(1, Kind::External);
+    tor.export_policy = "all".into();
+    rib.peer_up(t, PeerId(1), tor);
+    let out = rib.poll_outbound(t);
+    assert_eq!(
+        announced_to(&out, PeerId(1)),
+        vec![net("198.19.1.0/24"), net("198.20.0.0/16")]
+    );
+    rib.set_peer_policy(t, PeerId(1), "all", "originated");
+    let out = rib.poll_outbound(t);
+    let updates = updates_for(&out, PeerId(1), &CodecContext::new());
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].withdrawn, vec![Nlri::new(net("198.20.0.0/16"))]);
+    assert!(updates[0].nlri.is_empty());
+    assert!(
+        updates
+            .iter()
+            .all(|update| update.is_end_of_rib().is_none())
+    );
+}
