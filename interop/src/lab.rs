@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::daemon::podroute_config::{self, ListenRange};
 use crate::daemon::{DaemonKind, Router};
 use crate::error::{Error, Result};
 use crate::image::ensure_image;
@@ -139,6 +140,21 @@ impl Lab {
     /// Starts podroute on a node made by [`Lab::podroute_node`].
     pub fn podroute(&self, node: &Node, config_toml: &str) -> Result<Router> {
         let router = Router::start_podroute(node, config_toml)?;
+        lock(&self.routers).push(router.clone());
+        Ok(router)
+    }
+
+    /// Starts podroute configured from a neutral [`RouterSpec`] (rendered by
+    /// [`crate::daemon::podroute_config::render`]) plus its listen ranges.
+    pub fn podroute_with_spec(
+        &self,
+        node: &Node,
+        spec: RouterSpec,
+        listen_ranges: &[ListenRange],
+    ) -> Result<Router> {
+        let toml = podroute_config::render(&spec, listen_ranges);
+        let mut router = Router::start_podroute(node, &toml)?;
+        router.spec = Some(spec);
         lock(&self.routers).push(router.clone());
         Ok(router)
     }

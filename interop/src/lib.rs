@@ -9,7 +9,9 @@
 //! 3. [`Lab::node`] starts containers ([`node`]); [`Lab::router`] renders a
 //!    neutral [`RouterSpec`] ([`spec`]) into the daemon's own config and
 //!    starts BIRD, FRR or GoBGP on a node ([`daemon`]); [`Lab::podroute`]
-//!    does the same for podroute with its TOML config.
+//!    does the same for podroute with its TOML config, and
+//!    [`Lab::podroute_with_spec`] renders that TOML from the same spec
+//!    plus podroute's listen ranges.
 //! 4. The test polls the daemons' CLIs, parsed into [`NeighborStatus`] and
 //!    [`Route`] ([`status`]), through [`Lab::wait_until`].
 //! 5. Dropping the [`Lab`] removes every container and network it created,
@@ -29,6 +31,8 @@ pub mod node;
 pub mod spec;
 pub mod status;
 
+pub use daemon::podroute::{NeighborAction, PodrouteNeighbor};
+pub use daemon::podroute_config::ListenRange;
 pub use daemon::{DaemonKind, Router};
 pub use error::{Error, Result};
 pub use lab::{DEFAULT_TIMEOUT, Lab, podroute_binary};

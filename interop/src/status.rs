@@ -17,6 +17,12 @@ pub struct NeighborStatus {
     pub state: String,
     /// The peer's BGP identifier, once known.
     pub router_id: Option<String>,
+    /// The daemon's own words for why the session last failed (a
+    /// NOTIFICATION sent or received, a socket error), when it keeps one:
+    /// BIRD's `Last error:`, FRR's `lastNotificationReason` (else
+    /// `lastResetDueTo`), podroute's `last_error`. GoBGP keeps none in its
+    /// API; its log has the NOTIFICATIONs.
+    pub last_error: Option<String>,
 }
 
 impl NeighborStatus {

@@ -213,21 +213,31 @@ pub fn routes(node: &Node) -> Result<Vec<Route>> {
     parse_routes(&node.exec(&["birdc", "-s", SOCKET, "show", "route", "all"])?)
 }
 
-/// A BGP protocol block being read: address, AS, state, router id.
-type ProtocolBlock = (Option<IpAddr>, Option<u32>, String, Option<String>);
+/// A BGP protocol block being read.
+#[derive(Default)]
+struct ProtocolBlock {
+    address: Option<IpAddr>,
+    remote_asn: Option<u32>,
+    state: String,
+    router_id: Option<String>,
+    last_error: Option<String>,
+}
 
 /// Parses `birdc show protocols all`, keeping BGP protocols only.
 pub fn parse_protocols(text: &str) -> Result<Vec<NeighborStatus>> {
     let mut result = Vec::new();
     let mut current: Option<ProtocolBlock> = None;
     let finish = |entry: Option<ProtocolBlock>, result: &mut Vec<NeighborStatus>| {
-        if let Some((Some(address), remote_asn, state, router_id)) = entry {
-            result.push(NeighborStatus {
-                address,
-                remote_asn,
-                state,
-                router_id,
-            });
+        if let Some(block) = entry {
+            if let Some(address) = block.address {
+                result.push(NeighborStatus {
+                    address,
+                    remote_asn: block.remote_asn,
+                    state: block.state,
+                    router_id: block.router_id,
+                    last_error: block.last_error,
+                });
+            }
         }
     };
     for line in text.lines() {
@@ -237,7 +247,10 @@ pub fn parse_protocols(text: &str) -> Result<Vec<NeighborStatus>> {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.get(1) == Some(&"BGP") {
                 // `down` protocols show no BGP state line; treat them as Idle.
-                current = Some((None, None, "Idle".to_string(), None));
+                current = Some(ProtocolBlock {
+                    state: "Idle".to_string(),
+                    ..ProtocolBlock::default()
+                });
             }
             continue;
         }
@@ -246,17 +259,19 @@ pub fn parse_protocols(text: &str) -> Result<Vec<NeighborStatus>> {
         };
         let trimmed = line.trim();
         if let Some(value) = trimmed.strip_prefix("BGP state:") {
-            entry.2 = normalise_state(value);
+            entry.state = normalise_state(value);
         } else if let Some(value) = trimmed.strip_prefix("Neighbor address:") {
             let text = value.trim().split('%').next().unwrap_or_default();
-            entry.0 = Some(text.parse().map_err(|_| Error::Parse {
+            entry.address = Some(text.parse().map_err(|_| Error::Parse {
                 what: "bird neighbor address".into(),
                 detail: value.to_string(),
             })?);
         } else if let Some(value) = trimmed.strip_prefix("Neighbor AS:") {
-            entry.1 = value.trim().parse().ok();
+            entry.remote_asn = value.trim().parse().ok();
         } else if let Some(value) = trimmed.strip_prefix("Neighbor ID:") {
-            entry.3 = Some(value.trim().to_string());
+            entry.router_id = Some(value.trim().to_string());
+        } else if let Some(value) = trimmed.strip_prefix("Last error:") {
+            entry.last_error = Some(value.trim().to_string());
         }
     }
     finish(current.take(), &mut result);
@@ -358,6 +373,7 @@ mod tests {
         "  BGP state:          Active\n",
         "    Neighbor address: 2001:db8:1::4\n",
         "    Neighbor AS:      65003\n",
+        "    Last error:       Received: Bad peer AS\n",
     );
 
     #[test]
@@ -370,6 +386,11 @@ mod tests {
         assert_eq!(parsed[0].router_id.as_deref(), Some("198.18.1.3"));
         assert_eq!(parsed[1].state, "Active");
         assert_eq!(parsed[1].address.to_string(), "2001:db8:1::4");
+        assert_eq!(parsed[0].last_error, None);
+        assert_eq!(
+            parsed[1].last_error.as_deref(),
+            Some("Received: Bad peer AS")
+        );
     }
 
     const ROUTES: &str = concat!(

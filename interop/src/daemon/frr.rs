@@ -266,6 +266,10 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
                 .get("remoteRouterId")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            last_error: ["lastNotificationReason", "lastResetDueTo"]
+                .iter()
+                .find_map(|key| details.get(*key).and_then(Value::as_str))
+                .map(str::to_string),
         });
     }
     Ok(result)
@@ -398,7 +402,8 @@ mod tests {
     #[test]
     fn neighbors_json_is_parsed() {
         let text = r#"{"198.18.1.2":{"remoteAs":4200000001,"bgpState":"Established","remoteRouterId":"198.18.1.2"},
-                       "2001:db8:1::4":{"remoteAs":65003,"bgpState":"Active"}}"#;
+                       "2001:db8:1::4":{"remoteAs":65003,"bgpState":"Active",
+                         "lastNotificationReason":"OPEN Message Error/Bad Peer AS","lastResetDueTo":"NOTIFICATION received"}}"#;
         let parsed = parse_neighbors(text).unwrap();
         assert_eq!(parsed.len(), 2);
         let first = parsed
@@ -412,6 +417,11 @@ mod tests {
             .find(|n| n.address.to_string() == "2001:db8:1::4")
             .unwrap();
         assert_eq!(second.state, "Active");
+        assert_eq!(first.last_error, None);
+        assert_eq!(
+            second.last_error.as_deref(),
+            Some("OPEN Message Error/Bad Peer AS")
+        );
     }
 
     #[test]

@@ -239,6 +239,8 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
                 .and_then(|s| s.get("router_id"))
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            // GoBGP's API keeps no reason; its log has the NOTIFICATIONs.
+            last_error: None,
         });
     }
     Ok(result)

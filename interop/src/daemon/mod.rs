@@ -10,6 +10,7 @@ pub mod bird;
 pub mod frr;
 pub mod gobgp;
 pub mod podroute;
+pub mod podroute_config;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -163,6 +164,58 @@ impl Router {
         self.launch()
     }
 
+    /// Starts the daemon again in a container that was killed and started
+    /// again ([`Node::kill`], [`Node::restart`]). The pid files left by the
+    /// dead daemon name processes that no longer exist, and a new process
+    /// may have taken one of those pids, so they are removed unread.
+    pub fn start_again(&self) -> Result<()> {
+        let pid_files: &[&str] = match self.kind {
+            DaemonKind::Bird => &[bird::PID_FILE, bird::SOCKET],
+            DaemonKind::Frr => &[frr::BGPD_PID_FILE, frr::ZEBRA_PID_FILE],
+            DaemonKind::Gobgp => &[gobgp::PID_FILE],
+            DaemonKind::Podroute => &[podroute::PID_FILE],
+        };
+        for file in pid_files {
+            self.node.exec(&["rm", "-f", file])?;
+        }
+        self.launch()
+    }
+
+    /// podroute only: every field of `podroute neighbors --json`.
+    pub fn podroute_neighbors(&self) -> Result<Vec<podroute::PodrouteNeighbor>> {
+        if self.kind != DaemonKind::Podroute {
+            return Err(Error::Environment(format!(
+                "{} is not podroute",
+                self.kind.name()
+            )));
+        }
+        podroute::neighbor_details(&self.node)
+    }
+
+    /// podroute only: one neighbor's full status, if podroute lists it.
+    pub fn podroute_neighbor(&self, address: IpAddr) -> Result<Option<podroute::PodrouteNeighbor>> {
+        Ok(self
+            .podroute_neighbors()?
+            .into_iter()
+            .find(|neighbor| neighbor.address == address))
+    }
+
+    /// podroute only: `podroute neighbor ADDR reset [-m MESSAGE]`.
+    pub fn reset_neighbor(&self, address: IpAddr, message: Option<&str>) -> Result<()> {
+        if self.kind != DaemonKind::Podroute {
+            return Err(Error::Environment(format!(
+                "reset is implemented for podroute only, not {}",
+                self.kind.name()
+            )));
+        }
+        podroute::neighbor_action(
+            &self.node,
+            address,
+            podroute::NeighborAction::Reset,
+            message,
+        )
+    }
+
     /// Session state of every configured neighbor, sorted by address.
     pub fn neighbors(&self) -> Result<Vec<NeighborStatus>> {
         let mut neighbors = match self.kind {
@@ -220,29 +273,39 @@ impl Router {
     /// Administratively shuts the session with `address`, sending a Cease
     /// NOTIFICATION with `message` as shutdown communication (RFC 9003).
     pub fn shutdown_neighbor(&self, address: IpAddr, message: &str) -> Result<()> {
-        let spec = self
-            .spec
-            .as_ref()
-            .ok_or_else(|| Error::Environment("podroute: use its own CLI".into()))?;
         match self.kind {
             DaemonKind::Bird => bird::shutdown_neighbor(&self.node, address, message),
-            DaemonKind::Frr => frr::shutdown_neighbor(&self.node, spec, address, message),
+            DaemonKind::Frr => {
+                frr::shutdown_neighbor(&self.node, self.frr_spec()?, address, message)
+            }
             DaemonKind::Gobgp => gobgp::shutdown_neighbor(&self.node, address, message),
-            DaemonKind::Podroute => Err(Error::Environment("podroute: use its own CLI".into())),
+            DaemonKind::Podroute => podroute::neighbor_action(
+                &self.node,
+                address,
+                podroute::NeighborAction::Shutdown,
+                Some(message),
+            ),
         }
+    }
+
+    fn frr_spec(&self) -> Result<&RouterSpec> {
+        self.spec
+            .as_ref()
+            .ok_or_else(|| Error::Environment("FRR router without its spec".into()))
     }
 
     /// Undoes [`Router::shutdown_neighbor`]: the session may come up again.
     pub fn enable_neighbor(&self, address: IpAddr) -> Result<()> {
-        let spec = self
-            .spec
-            .as_ref()
-            .ok_or_else(|| Error::Environment("podroute: use its own CLI".into()))?;
         match self.kind {
             DaemonKind::Bird => bird::enable_neighbor(&self.node, address),
-            DaemonKind::Frr => frr::enable_neighbor(&self.node, spec, address),
+            DaemonKind::Frr => frr::enable_neighbor(&self.node, self.frr_spec()?, address),
             DaemonKind::Gobgp => gobgp::enable_neighbor(&self.node, address),
-            DaemonKind::Podroute => Err(Error::Environment("podroute: use its own CLI".into())),
+            DaemonKind::Podroute => podroute::neighbor_action(
+                &self.node,
+                address,
+                podroute::NeighborAction::Enable,
+                None,
+            ),
         }
     }
 
@@ -301,12 +364,23 @@ impl Router {
                 .collect::<String>(),
             Err(error) => format!("  (error: {error})\n"),
         };
-        let routes = match self.routes() {
-            Ok(list) => list
-                .iter()
-                .map(|r| format!("  {r:?}\n"))
-                .collect::<String>(),
-            Err(error) => format!("  (error: {error})\n"),
+        // podroute has no route listing yet; its full neighbor JSON says more.
+        let routes = if self.kind == DaemonKind::Podroute {
+            match self
+                .node
+                .exec(&[crate::node::PODROUTE_PATH, "neighbors", "--json"])
+            {
+                Ok(json) => format!("  (podroute neighbors --json) {}\n", json.trim()),
+                Err(error) => format!("  (error: {error})\n"),
+            }
+        } else {
+            match self.routes() {
+                Ok(list) => list
+                    .iter()
+                    .map(|r| format!("  {r:?}\n"))
+                    .collect::<String>(),
+                Err(error) => format!("  (error: {error})\n"),
+            }
         };
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();

@@ -1,11 +1,17 @@
 //! podroute itself on a lab node: the binary is bind-mounted from the host
-//! (see [`crate::podroute_binary`]), its TOML config is written into the
-//! node, and `podroute daemon --config` runs under a shell that records its
-//! pid. Queries use `podroute neighbors --json` and `podroute routes --json`
-//! whose schemas DESIGN.md documents.
+//! (see [`crate::podroute_binary`]), its TOML config (written by hand or
+//! rendered by [`super::podroute_config`]) is written into the node, and
+//! `podroute daemon --config` runs under a shell that records its pid.
+//!
+//! Queries go through podroute's own CLI inside the node: `podroute
+//! neighbors --json` is parsed strictly into [`PodrouteNeighbor`] (every
+//! field of the documented schema must be present, so a schema drift fails
+//! loudly) and reduced to the neutral [`NeighborStatus`]; `podroute
+//! neighbor ADDR shutdown|enable|reset` acts on one session.
 
 use std::net::IpAddr;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -36,42 +42,129 @@ fn parse_json(what: &str, text: &str) -> Result<Value> {
     })
 }
 
-/// Queries `podroute neighbors --json`.
+/// One element of `podroute neighbors --json` (the schema DESIGN.md and the
+/// lab brief document; podroute adds more fields, which are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PodrouteNeighbor {
+    /// The peer's address.
+    pub address: IpAddr,
+    /// The peer's AS (negotiated, else configured; `null` for a dynamic
+    /// neighbor before its OPEN).
+    pub remote_asn: Option<u32>,
+    /// podroute's AS on this session.
+    pub local_asn: u32,
+    /// RFC 4271 §8.2.2 state name.
+    pub state: String,
+    /// Seconds in Established.
+    pub uptime_seconds: u64,
+    /// The peer's BGP identifier (RFC 4271 §4.2), once known.
+    pub router_id: Option<String>,
+    /// Route-reflector client (RFC 4456).
+    pub route_reflector_client: bool,
+    /// Accepted from a `[[listen_range]]` rather than configured.
+    pub dynamic: bool,
+    /// Administratively shut down.
+    pub shutdown: bool,
+    /// Prefixes received from the peer.
+    pub prefixes_received: u64,
+    /// Prefixes accepted by import policy.
+    pub prefixes_accepted: u64,
+    /// Prefixes advertised to the peer.
+    pub prefixes_advertised: u64,
+    /// Messages received, all types.
+    pub messages_received: u64,
+    /// Messages sent, all types.
+    pub messages_sent: u64,
+    /// Times the session left Established.
+    pub flaps: u64,
+    /// Negotiated hold time (RFC 4271 §4.2) while Established.
+    pub hold_time: Option<u16>,
+    /// Negotiated families (RFC 4760), by name.
+    pub families: Vec<String>,
+    /// The last NOTIFICATION sent or received, or socket error, in words.
+    pub last_error: Option<String>,
+}
+
+impl PodrouteNeighbor {
+    /// The neutral view every daemon shares.
+    pub fn status(&self) -> NeighborStatus {
+        NeighborStatus {
+            address: self.address,
+            remote_asn: self.remote_asn,
+            state: normalise_state(&self.state),
+            router_id: self.router_id.clone(),
+            last_error: self.last_error.clone(),
+        }
+    }
+
+    /// Whether the session is up.
+    pub fn is_established(&self) -> bool {
+        self.status().is_established()
+    }
+}
+
+/// Queries `podroute neighbors --json` in full.
+pub fn neighbor_details(node: &Node) -> Result<Vec<PodrouteNeighbor>> {
+    parse_neighbor_details(&node.exec(&[PODROUTE_PATH, "neighbors", "--json"])?)
+}
+
+/// Parses `podroute neighbors --json`, refusing output that lacks a field
+/// of the documented schema.
+pub fn parse_neighbor_details(text: &str) -> Result<Vec<PodrouteNeighbor>> {
+    serde_json::from_str(text).map_err(|source| Error::Json {
+        what: "podroute neighbors".to_string(),
+        source,
+    })
+}
+
+/// Queries `podroute neighbors --json`, reduced to [`NeighborStatus`].
 pub fn neighbors(node: &Node) -> Result<Vec<NeighborStatus>> {
     parse_neighbors(&node.exec(&[PODROUTE_PATH, "neighbors", "--json"])?)
 }
 
-/// Parses the DESIGN.md neighbor list (`address`, `remote_asn`, `state`, `router_id`).
+/// Parses `podroute neighbors --json` into the neutral view.
 pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
-    let value = parse_json("podroute neighbors", text)?;
-    let mut result = Vec::new();
-    for neighbor in value.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let Some(address) = neighbor
-            .get("address")
-            .and_then(Value::as_str)
-            .and_then(|a| a.parse::<IpAddr>().ok())
-        else {
-            continue;
-        };
-        result.push(NeighborStatus {
-            address,
-            remote_asn: neighbor
-                .get("remote_asn")
-                .and_then(Value::as_u64)
-                .and_then(|v| u32::try_from(v).ok()),
-            state: normalise_state(
-                neighbor
-                    .get("state")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Unknown"),
-            ),
-            router_id: neighbor
-                .get("router_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        });
+    Ok(parse_neighbor_details(text)?
+        .iter()
+        .map(PodrouteNeighbor::status)
+        .collect())
+}
+
+/// What `podroute neighbor ADDR ACTION` does to one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighborAction {
+    /// Cease / Administrative Shutdown (RFC 4486 subcode 2), kept down.
+    Shutdown,
+    /// Start a shut-down neighbor again.
+    Enable,
+    /// Cease / Administrative Reset (RFC 4486 subcode 4), then reconnect.
+    Reset,
+}
+
+impl NeighborAction {
+    fn word(self) -> &'static str {
+        match self {
+            NeighborAction::Shutdown => "shutdown",
+            NeighborAction::Enable => "enable",
+            NeighborAction::Reset => "reset",
+        }
     }
-    Ok(result)
+}
+
+/// Runs `podroute neighbor ADDR ACTION [-m MESSAGE]`; the message is the
+/// RFC 9003 shutdown communication (ignored by `enable`).
+pub fn neighbor_action(
+    node: &Node,
+    address: IpAddr,
+    action: NeighborAction,
+    message: Option<&str>,
+) -> Result<()> {
+    let address = address.to_string();
+    let mut arguments = vec![PODROUTE_PATH, "neighbor", address.as_str(), action.word()];
+    if let (Some(message), NeighborAction::Shutdown | NeighborAction::Reset) = (message, action) {
+        arguments.extend_from_slice(&["-m", message]);
+    }
+    node.exec(&arguments).map(|_| ())
 }
 
 /// Queries `podroute routes --json`.
@@ -132,4 +225,49 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
         });
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEIGHBORS: &str = r#"[
+      {"address":"198.18.1.3","remote_asn":65002,"local_asn":64512,"state":"Established",
+       "uptime_seconds":12,"router_id":"198.18.1.3","route_reflector_client":false,"dynamic":false,
+       "description":null,"shutdown":false,"prefixes_received":0,"prefixes_accepted":0,
+       "prefixes_advertised":0,"messages_received":4,"messages_sent":5,"flaps":0,"hold_time":6,
+       "keepalive":2,"families":["ipv4-unicast"],"last_error":null,"last_error_seconds_ago":null},
+      {"address":"2001:db8:1::4","remote_asn":null,"local_asn":64512,"state":"Active",
+       "uptime_seconds":0,"router_id":null,"route_reflector_client":true,"dynamic":true,
+       "shutdown":false,"prefixes_received":0,"prefixes_accepted":0,"prefixes_advertised":0,
+       "messages_received":0,"messages_sent":1,"flaps":2,"hold_time":null,"families":[],
+       "last_error":"sent OPEN Message Error / Bad Peer AS (2/2)"}
+    ]"#;
+
+    #[test]
+    fn neighbors_follow_the_documented_schema() {
+        let details = parse_neighbor_details(NEIGHBORS).unwrap();
+        assert_eq!(details.len(), 2);
+        assert_eq!(details[0].hold_time, Some(6));
+        assert_eq!(details[0].families, vec!["ipv4-unicast".to_string()]);
+        assert!(details[1].dynamic && details[1].route_reflector_client);
+        assert_eq!(details[1].flaps, 2);
+        let neutral = parse_neighbors(NEIGHBORS).unwrap();
+        assert!(neutral[0].is_established());
+        assert_eq!(neutral[0].remote_asn, Some(65002));
+        assert_eq!(neutral[0].router_id.as_deref(), Some("198.18.1.3"));
+        assert_eq!(neutral[1].state, "Active");
+        assert_eq!(neutral[1].remote_asn, None);
+        assert_eq!(
+            neutral[1].last_error.as_deref(),
+            Some("sent OPEN Message Error / Bad Peer AS (2/2)")
+        );
+    }
+
+    #[test]
+    fn a_neighbor_missing_a_schema_field_is_refused() {
+        let without_state = NEIGHBORS.replacen("\"state\":\"Established\",", "", 1);
+        assert!(parse_neighbor_details(&without_state).is_err());
+        assert!(parse_neighbors("{\"error\":\"x\"}").is_err());
+    }
 }
