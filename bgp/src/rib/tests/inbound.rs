@@ -226,11 +226,13 @@ fn add_path_receive_keys_routes_by_path_id_and_ipv6_works() {
     ];
     rib.receive_update(now(), id, update);
     assert_eq!(rib.counts().families[&Family::IPV6_UNICAST].paths, 2);
-    let mut gone = Update::default();
-    gone.mp_unreach = Some(crate::wire::MpUnreach {
-        family: Family::IPV6_UNICAST,
-        withdrawn: vec![Nlri::with_path_id(net("2001:db8:100::/48"), 1)],
-    });
+    let gone = Update {
+        mp_unreach: Some(crate::wire::MpUnreach {
+            family: Family::IPV6_UNICAST,
+            withdrawn: vec![Nlri::with_path_id(net("2001:db8:100::/48"), 1)],
+        }),
+        ..Update::default()
+    };
     rib.receive_update(now(), id, gone);
     let views = rib.routes(&RouteFilter::default());
     assert_eq!(views[0].paths.len(), 1);

@@ -16,7 +16,11 @@ use crate::rib::types::Source;
 use crate::wire::Origin;
 
 fn origin() -> impl Strategy<Value = Origin> {
-    prop_oneof![Just(Origin::Igp), Just(Origin::Egp), Just(Origin::Incomplete)]
+    prop_oneof![
+        Just(Origin::Igp),
+        Just(Origin::Egp),
+        Just(Origin::Incomplete)
+    ]
 }
 
 /// Small value ranges so that ties at every step are common.
@@ -47,20 +51,25 @@ fn candidate() -> impl Strategy<Value = Candidate> {
                 router_id: std::net::Ipv4Addr::new(198, 18, 2, router),
                 cluster_list_length: clusters,
                 peer_address: (source != 0).then(|| {
-                    IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 1, u8::try_from(source).unwrap()))
+                    IpAddr::V4(std::net::Ipv4Addr::new(
+                        198,
+                        18,
+                        1,
+                        u8::try_from(source).unwrap(),
+                    ))
                 }),
             },
         )
 }
 
 fn options() -> impl Strategy<Value = DecisionOptions> {
-    (any::<bool>(), any::<bool>(), 1u8..4).prop_map(|(always_compare_med, relax_as_path, max_paths)| {
-        DecisionOptions {
+    (any::<bool>(), any::<bool>(), 1u8..4).prop_map(
+        |(always_compare_med, relax_as_path, max_paths)| DecisionOptions {
             always_compare_med,
             relax_as_path,
             max_paths,
-        }
-    })
+        },
+    )
 }
 
 fn distinct(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
@@ -147,16 +156,18 @@ fn offer() -> impl Strategy<Value = Offer> {
         prop::bool::weighted(0.8),
         0u32..2,
     )
-        .prop_map(|(external, local_pref, as_path, med, origin, reachable, igp_cost)| Offer {
-            peer: 0,
-            external,
-            local_pref,
-            as_path,
-            med,
-            origin,
-            reachable,
-            igp_cost,
-        })
+        .prop_map(
+            |(external, local_pref, as_path, med, origin, reachable, igp_cost)| Offer {
+                peer: 0,
+                external,
+                local_pref,
+                as_path,
+                med,
+                origin,
+                reachable,
+                igp_cost,
+            },
+        )
 }
 
 fn offers() -> impl Strategy<Value = (Vec<Offer>, Vec<Offer>)> {
@@ -169,9 +180,15 @@ fn offers() -> impl Strategy<Value = (Vec<Offer>, Vec<Offer>)> {
     })
 }
 
+/// Path order by source address with best and multipath flags, and the FIB changes.
+type Outcome = (
+    Vec<(Option<IpAddr>, bool, bool)>,
+    Vec<crate::rib::FibUpdate>,
+);
+
 /// The prefix's path order (by peer) and multipath flags after the offers
 /// arrive in the given order.
-fn outcome(offers: &[Offer], options: DecisionOptions) -> (Vec<(Option<IpAddr>, bool, bool)>, Vec<crate::rib::FibUpdate>) {
+fn outcome(offers: &[Offer], options: DecisionOptions) -> Outcome {
     let t = now();
     let mut settings = settings();
     settings.always_compare_med = options.always_compare_med;
@@ -181,12 +198,22 @@ fn outcome(offers: &[Offer], options: DecisionOptions) -> (Vec<(Option<IpAddr>, 
     let mut sorted = offers.to_vec();
     sorted.sort_by_key(|offer| offer.peer);
     for offer in &sorted {
-        let kind = if offer.external { Kind::External } else { Kind::NonClient };
+        let kind = if offer.external {
+            Kind::External
+        } else {
+            Kind::NonClient
+        };
         rib.peer_up(t, PeerId(u32::from(offer.peer)), peer(offer.peer, kind));
         let address: IpAddr = format!("198.18.1.{}", offer.peer).parse().unwrap();
         rib.set_next_hop_reachability(
             t,
-            [(address, NextHopState { reachable: offer.reachable, igp_cost: offer.igp_cost })],
+            [(
+                address,
+                NextHopState {
+                    reachable: offer.reachable,
+                    igp_cost: offer.igp_cost,
+                },
+            )],
         );
     }
     for offer in offers {
@@ -195,12 +222,21 @@ fn outcome(offers: &[Offer], options: DecisionOptions) -> (Vec<(Option<IpAddr>, 
         path.med = offer.med;
         path.origin = Some(offer.origin);
         let next_hop = format!("198.18.1.{}", offer.peer);
-        rib.receive_update(t, PeerId(u32::from(offer.peer)), announce(&["198.19.0.0/16"], path, &next_hop));
+        rib.receive_update(
+            t,
+            PeerId(u32::from(offer.peer)),
+            announce(&["198.19.0.0/16"], path, &next_hop),
+        );
     }
     let views = rib.routes(&RouteFilter::default());
     let paths = views
         .first()
-        .map(|view| view.paths.iter().map(|path| (path.peer_address, path.best, path.multipath)).collect())
+        .map(|view| {
+            view.paths
+                .iter()
+                .map(|path| (path.peer_address, path.best, path.multipath))
+                .collect()
+        })
         .unwrap_or_default();
     (paths, rib.poll_fib_changes())
 }
