@@ -3,7 +3,12 @@
 //! both ways (bytes decode to the value, the value encodes to the bytes).
 
 // Test helpers may unwrap and index: a panic there is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

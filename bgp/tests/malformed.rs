@@ -4,7 +4,12 @@
 //! panic, which is the point of the table as much as the error values.
 
 // Test helpers may unwrap and index: a panic there is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

@@ -3,7 +3,12 @@
 //! messages, for IPv4 and IPv6 prefixes.
 
 // Test helpers may unwrap and index: a panic there is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
