@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod daemon;
 mod decode;
+mod kernel;
 
 use std::process::ExitCode;
 
