@@ -154,28 +154,11 @@ async fn shutdown(
     Path(address): Path<String>,
     body: Option<Json<Communication>>,
 ) -> Response {
-    let address = match parse_address(&address) {
-        Ok(address) => address,
-        Err(response) => return *response,
-    };
-    let message = body.and_then(|Json(body)| body.message);
-    found(
-        daemon.speaker.shutdown_neighbor(address, message).await,
-        address,
-        "shut down",
-    )
+    neighbor_action(daemon, &address, body, NeighborVerb::Shutdown).await
 }
 
 async fn enable(State(daemon): State<Arc<Daemon>>, Path(address): Path<String>) -> Response {
-    let address = match parse_address(&address) {
-        Ok(address) => address,
-        Err(response) => return *response,
-    };
-    found(
-        daemon.speaker.enable_neighbor(address).await,
-        address,
-        "enabled",
-    )
+    neighbor_action(daemon, &address, None, NeighborVerb::Enable).await
 }
 
 async fn reset(
@@ -183,16 +166,36 @@ async fn reset(
     Path(address): Path<String>,
     body: Option<Json<Communication>>,
 ) -> Response {
-    let address = match parse_address(&address) {
+    neighbor_action(daemon, &address, body, NeighborVerb::Reset).await
+}
+
+enum NeighborVerb {
+    Shutdown,
+    Enable,
+    Reset,
+}
+
+async fn neighbor_action(
+    daemon: Arc<Daemon>,
+    address: &str,
+    body: Option<Json<Communication>>,
+    verb: NeighborVerb,
+) -> Response {
+    let address = match parse_address(address) {
         Ok(address) => address,
         Err(response) => return *response,
     };
     let message = body.and_then(|Json(body)| body.message);
-    found(
-        daemon.speaker.reset_neighbor(address, message).await,
-        address,
-        "reset",
-    )
+    let speaker = &daemon.speaker;
+    let (result, done) = match verb {
+        NeighborVerb::Shutdown => (
+            speaker.shutdown_neighbor(address, message).await,
+            "shut down",
+        ),
+        NeighborVerb::Enable => (speaker.enable_neighbor(address).await, "enabled"),
+        NeighborVerb::Reset => (speaker.reset_neighbor(address, message).await, "reset"),
+    };
+    found(result, address, done)
 }
 
 async fn reload(State(daemon): State<Arc<Daemon>>) -> Response {

@@ -355,17 +355,8 @@ impl Owner {
             return;
         }
         let connection = neighbor.allocate_inbound();
-        self.next_socket += 1;
-        let socket = SocketId(self.next_socket);
-        match ConnectionHandle::spawn(
-            socket,
-            stream,
-            self.connection_events.clone(),
-            self.config.connection,
-        ) {
-            Ok(handle) => {
-                neighbor.connections.insert(connection, handle);
-                self.sockets.insert(socket, (address, connection));
+        match self.attach(address, connection, stream) {
+            Ok(()) => {
                 self.feed(now, address, Input::TcpConnectionConfirmed { connection });
                 self.drop_unowned(address);
             }
@@ -428,44 +419,47 @@ impl Owner {
             connection,
             result,
         } = outcome;
-        let Some(neighbor) = self.neighbors.get_mut(&address) else {
+        if !self.neighbors.contains_key(&address) {
             return;
-        };
-        match result {
-            Ok(stream) => {
-                self.next_socket += 1;
-                let socket = SocketId(self.next_socket);
-                match ConnectionHandle::spawn(
-                    socket,
-                    stream,
-                    self.connection_events.clone(),
-                    self.config.connection,
-                ) {
-                    Ok(handle) => {
-                        neighbor.connections.insert(connection, handle);
-                        self.sockets.insert(socket, (address, connection));
-                        self.feed(now, address, Input::TcpConnectionSucceeded { connection });
-                        self.drop_unowned(address);
-                    }
-                    Err(error) => self.feed(
-                        now,
-                        address,
-                        Input::TcpConnectionFails {
-                            connection,
-                            error: error.to_string(),
-                        },
-                    ),
-                }
-            }
-            Err(error) => self.feed(
-                now,
-                address,
-                Input::TcpConnectionFails {
-                    connection,
-                    error: error.to_string(),
-                },
-            ),
         }
+        match result.and_then(|stream| self.attach(address, connection, stream)) {
+            Ok(()) => {
+                self.feed(now, address, Input::TcpConnectionSucceeded { connection });
+                self.drop_unowned(address);
+            }
+            Err(error) => {
+                let error = error.to_string();
+                self.feed(
+                    now,
+                    address,
+                    Input::TcpConnectionFails { connection, error },
+                );
+            }
+        }
+    }
+
+    /// Starts the tasks of a connected socket and files it under the
+    /// neighbor's connection id.
+    fn attach(
+        &mut self,
+        address: IpAddr,
+        connection: ConnectionId,
+        stream: TcpStream,
+    ) -> io::Result<()> {
+        let Some(neighbor) = self.neighbors.get_mut(&address) else {
+            return Err(io::Error::other("the neighbor was removed"));
+        };
+        self.next_socket += 1;
+        let socket = SocketId(self.next_socket);
+        let handle = ConnectionHandle::spawn(
+            socket,
+            stream,
+            self.connection_events.clone(),
+            self.config.connection,
+        )?;
+        neighbor.connections.insert(connection, handle);
+        self.sockets.insert(socket, (address, connection));
+        Ok(())
     }
 
     fn connection_event(&mut self, now: Instant, event: ConnectionEvent) {
