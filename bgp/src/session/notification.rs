@@ -55,162 +55,57 @@ pub const HARD_RESET: u8 = 9;
 /// The only BGP version spoken (RFC 4271 §4.2).
 pub const BGP_VERSION: u8 = 4;
 
-/// Longest shutdown communication in bytes (RFC 9003 §2).
-pub const MAX_SHUTDOWN_COMMUNICATION_LEN: usize = 255;
-
-fn notification(code: u8, subcode: u8, data: Vec<u8>) -> Notification {
-    Notification {
-        code,
-        subcode,
-        data,
-    }
-}
-
 /// Hold Timer Expired, 4/0 (RFC 4271 §6.5).
 pub fn hold_timer_expired() -> Notification {
-    notification(HOLD_TIMER_EXPIRED, 0, Vec::new())
+    Notification::hold_timer_expired()
 }
 
 /// FSM Error with the RFC 6608 subcode for a message received in `state`,
 /// or subcode 0 when the unexpected event was not a message.
 pub fn finite_state_machine_error(subcode: u8) -> Notification {
-    notification(FINITE_STATE_MACHINE_ERROR, subcode, Vec::new())
+    Notification::fsm_error(subcode)
 }
 
 /// Unsupported Version Number; the data is the largest version we support as
 /// a 2-octet number (RFC 4271 §6.2).
 pub fn unsupported_version() -> Notification {
-    notification(
-        OPEN_MESSAGE_ERROR,
-        UNSUPPORTED_VERSION_NUMBER,
-        vec![0, BGP_VERSION],
-    )
+    Notification::unsupported_version(BGP_VERSION)
 }
 
 /// An OPEN Message Error with no data (RFC 4271 §6.2).
 pub fn open_error(subcode: u8) -> Notification {
-    notification(OPEN_MESSAGE_ERROR, subcode, Vec::new())
+    Notification::new(OPEN_MESSAGE_ERROR, subcode, Vec::new())
 }
 
 /// Cease with a subcode and data (RFC 4486 §4).
 pub fn cease(subcode: u8, data: Vec<u8>) -> Notification {
-    notification(CEASE, subcode, data)
+    Notification::new(CEASE, subcode, data)
 }
 
 /// Cease / Maximum Number of Prefixes Reached; the data is AFI, SAFI and the
 /// limit (RFC 4486 §4).
 pub fn maximum_prefixes_reached(family: Family, limit: u32) -> Notification {
-    let mut data = Vec::with_capacity(7);
-    data.extend_from_slice(&family.afi.0.to_be_bytes());
-    data.push(family.safi.0);
-    data.extend_from_slice(&limit.to_be_bytes());
-    cease(MAXIMUM_PREFIXES_REACHED, data)
+    Notification::maximum_prefixes(family, limit)
 }
 
-/// Cease / Administrative Shutdown or Reset carrying a shutdown communication:
-/// a length octet and UTF-8 text (RFC 9003 §2). Text longer than 255 bytes is
-/// cut at the last whole character that fits.
+/// Cease / Administrative Shutdown or Reset, carrying a shutdown
+/// communication when there is one (RFC 9003 §2).
 pub fn shutdown(subcode: u8, communication: Option<&str>) -> Notification {
-    let data = match communication {
-        None => Vec::new(),
-        Some(text) => {
-            let mut end = text.len().min(MAX_SHUTDOWN_COMMUNICATION_LEN);
-            while !text.is_char_boundary(end) {
-                end = end.saturating_sub(1);
-            }
-            let bytes = text.as_bytes().get(..end).unwrap_or_default();
-            let mut data = Vec::with_capacity(bytes.len().saturating_add(1));
-            data.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
-            data.extend_from_slice(bytes);
-            data
-        }
-    };
-    cease(subcode, data)
+    match communication {
+        Some(text) => Notification::shutdown(subcode, text),
+        None => Notification::cease(subcode),
+    }
 }
 
-/// The shutdown communication carried by a Cease / Administrative Shutdown or
-/// Reset, if it is present and valid UTF-8 (RFC 9003 §2: invalid text must
-/// not be interpreted). A Hard Reset (RFC 8538 §3) is looked into.
+/// The shutdown communication of a Cease / Administrative Shutdown or Reset
+/// (RFC 9003 §2), looking inside a Hard Reset (RFC 8538 §3).
 pub fn shutdown_communication(notification: &Notification) -> Option<String> {
-    if notification.code != CEASE {
-        return None;
-    }
-    match notification.subcode {
-        ADMINISTRATIVE_SHUTDOWN | ADMINISTRATIVE_RESET => {
-            let (&length, rest) = notification.data.split_first()?;
-            let text = rest.get(..usize::from(length))?;
-            String::from_utf8(text.to_vec()).ok()
-        }
-        HARD_RESET => {
-            let (&code, rest) = notification.data.split_first()?;
-            let (&subcode, data) = rest.split_first()?;
-            let inner = Notification {
-                code,
-                subcode,
-                data: data.to_vec(),
-            };
-            if inner.subcode == HARD_RESET {
-                None
-            } else {
-                shutdown_communication(&inner)
-            }
-        }
-        _ => None,
-    }
-}
-
-fn code_name(code: u8) -> &'static str {
-    match code {
-        MESSAGE_HEADER_ERROR => "Message Header Error",
-        OPEN_MESSAGE_ERROR => "OPEN Message Error",
-        UPDATE_MESSAGE_ERROR => "UPDATE Message Error",
-        HOLD_TIMER_EXPIRED => "Hold Timer Expired",
-        FINITE_STATE_MACHINE_ERROR => "Finite State Machine Error",
-        CEASE => "Cease",
-        ROUTE_REFRESH_MESSAGE_ERROR => "ROUTE-REFRESH Message Error",
-        _ => "Unknown Error",
-    }
-}
-
-fn subcode_name(code: u8, subcode: u8) -> Option<&'static str> {
-    let name = match (code, subcode) {
-        (MESSAGE_HEADER_ERROR, 1) => "Connection Not Synchronized",
-        (MESSAGE_HEADER_ERROR, 2) => "Bad Message Length",
-        (MESSAGE_HEADER_ERROR, 3) => "Bad Message Type",
-        (OPEN_MESSAGE_ERROR, 1) => "Unsupported Version Number",
-        (OPEN_MESSAGE_ERROR, 2) => "Bad Peer AS",
-        (OPEN_MESSAGE_ERROR, 3) => "Bad BGP Identifier",
-        (OPEN_MESSAGE_ERROR, 4) => "Unsupported Optional Parameter",
-        (OPEN_MESSAGE_ERROR, 6) => "Unacceptable Hold Time",
-        (OPEN_MESSAGE_ERROR, 7) => "Unsupported Capability",
-        (OPEN_MESSAGE_ERROR, 11) => "Role Mismatch",
-        (UPDATE_MESSAGE_ERROR, 1) => "Malformed Attribute List",
-        (UPDATE_MESSAGE_ERROR, 2) => "Unrecognized Well-known Attribute",
-        (UPDATE_MESSAGE_ERROR, 3) => "Missing Well-known Attribute",
-        (UPDATE_MESSAGE_ERROR, 4) => "Attribute Flags Error",
-        (UPDATE_MESSAGE_ERROR, 5) => "Attribute Length Error",
-        (UPDATE_MESSAGE_ERROR, 6) => "Invalid ORIGIN Attribute",
-        (UPDATE_MESSAGE_ERROR, 8) => "Invalid NEXT_HOP Attribute",
-        (UPDATE_MESSAGE_ERROR, 9) => "Optional Attribute Error",
-        (UPDATE_MESSAGE_ERROR, 10) => "Invalid Network Field",
-        (UPDATE_MESSAGE_ERROR, 11) => "Malformed AS_PATH",
-        (FINITE_STATE_MACHINE_ERROR, 1) => "Receive Unexpected Message in OpenSent State",
-        (FINITE_STATE_MACHINE_ERROR, 2) => "Receive Unexpected Message in OpenConfirm State",
-        (FINITE_STATE_MACHINE_ERROR, 3) => "Receive Unexpected Message in Established State",
-        (CEASE, 1) => "Maximum Number of Prefixes Reached",
-        (CEASE, 2) => "Administrative Shutdown",
-        (CEASE, 3) => "Peer De-configured",
-        (CEASE, 4) => "Administrative Reset",
-        (CEASE, 5) => "Connection Rejected",
-        (CEASE, 6) => "Other Configuration Change",
-        (CEASE, 7) => "Connection Collision Resolution",
-        (CEASE, 8) => "Out of Resources",
-        (CEASE, 9) => "Hard Reset",
-        (CEASE, 10) => "BFD Down",
-        (ROUTE_REFRESH_MESSAGE_ERROR, 1) => "Invalid Message Length",
-        _ => return None,
-    };
-    Some(name)
+    notification.shutdown_communication().or_else(|| {
+        notification
+            .inner()
+            .filter(|inner| !(inner.code == CEASE && inner.subcode == HARD_RESET))
+            .and_then(|inner| inner.shutdown_communication())
+    })
 }
 
 /// A one-line human description: code and subcode names, and the shutdown
@@ -219,11 +114,9 @@ fn subcode_name(code: u8, subcode: u8) -> Option<&'static str> {
 pub fn describe(notification: &Notification) -> String {
     let code = notification.code;
     let subcode = notification.subcode;
-    let mut text = match subcode_name(code, subcode) {
-        Some(subcode_name) => {
-            format!("{} / {} ({code}/{subcode})", code_name(code), subcode_name)
-        }
-        None => format!("{} ({code}/{subcode})", code_name(code)),
+    let mut text = match notification.subcode_name() {
+        "" | "Unspecific" => format!("{} ({code}/{subcode})", notification.code_name()),
+        name => format!("{} / {name} ({code}/{subcode})", notification.code_name()),
     };
     if let Some(communication) = shutdown_communication(notification) {
         text.push_str(&format!(": {communication:?}"));
