@@ -105,9 +105,10 @@ impl Synchronizer {
                     self.drifted(prefix);
                     return;
                 };
-                let is_echo = self.take_echo(prefix, |echo| {
-                    matches!(echo, Echo::Replaced(route) if seen.satisfies(route))
-                });
+                let is_echo = self.take_echo(
+                    prefix,
+                    |echo| matches!(echo, Echo::Replaced(route) if seen.satisfies(route)),
+                );
                 match self.installed.get_mut(&prefix) {
                     // Learn the interface the kernel chose.
                     Some(installed) if seen.satisfies(&installed.route) => {

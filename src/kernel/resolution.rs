@@ -180,7 +180,8 @@ mod tests {
     #[test]
     fn refresh_reports_only_changed_gateways() {
         let ownership = NetlinkFibConfig::default();
-        let mut resolver = Resolver::recursive(vec![kernel_route("198.18.0.0/24", None, 2)], ownership);
+        let mut resolver =
+            Resolver::recursive(vec![kernel_route("198.18.0.0/24", None, 2)], ownership);
         assert!(resolver.next_hop(address("198.18.0.7")).is_some());
         assert_eq!(resolver.next_hop(address("198.18.7.1")), None);
         let changed = resolver.refresh(

@@ -269,7 +269,10 @@ impl Synchronizer {
             );
         } else {
             self.counters.resyncs = self.counters.resyncs.saturating_add(1);
-            info!(owned = self.installed.len(), "resynchronised with the kernel");
+            info!(
+                owned = self.installed.len(),
+                "resynchronised with the kernel"
+            );
         }
     }
 
@@ -375,8 +378,14 @@ impl Synchronizer {
     /// The earliest time something is due: a retry, a conflict re-check,
     /// the sweep or a listing retry.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let retries = self.failed.values().filter_map(|failure| failure.next_retry);
-        let checks = self.conflicts.values().filter_map(|conflict| conflict.next_check);
+        let retries = self
+            .failed
+            .values()
+            .filter_map(|failure| failure.next_retry);
+        let checks = self
+            .conflicts
+            .values()
+            .filter_map(|conflict| conflict.next_check);
         retries
             .chain(checks)
             .chain(self.sweep_deadline())

@@ -233,9 +233,10 @@ impl Task {
     fn drain(&mut self) -> bool {
         let mut exhausted = true;
         let core = &mut self.core;
-        let updates = self.updates.as_mut().map(|updates| {
-            drain_channel(updates, |batch| core.apply_updates(batch))
-        });
+        let updates = self
+            .updates
+            .as_mut()
+            .map(|updates| drain_channel(updates, |batch| core.apply_updates(batch)));
         match updates {
             Some(None) => {
                 info!("the speaker closed its route updates");
@@ -317,9 +318,7 @@ impl Task {
     async fn resync(&mut self, initial: bool) {
         match self.fib.list_owned().await {
             Ok(routes) => self.core.adopt(routes, initial),
-            Err(error) => self
-                .core
-                .resync_failed(Instant::now(), &error.to_string()),
+            Err(error) => self.core.resync_failed(Instant::now(), &error.to_string()),
         }
     }
 
@@ -374,7 +373,11 @@ impl Task {
                 }
             }
         }
-        info!(removed, failed = failures.len(), "stopping; removed our routes");
+        info!(
+            removed,
+            failed = failures.len(),
+            "stopping; removed our routes"
+        );
         ShutdownReport {
             kept: 0,
             removed,
