@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::decision::{Candidate, DecisionOptions, as_path_length, neighbor_as, select};
 use super::interner::Interner;
-use super::table::{Destination, Path};
+use super::table::{Destination, Path, Table};
 use super::types::{
     FibUpdate, PeerId, PeerInfo, RibSettings, RouteAttributes, SharedAttributes, Source,
     next_hop_address,
@@ -69,7 +69,7 @@ pub(super) struct PeerState {
 pub struct Rib {
     pub(super) settings: RibSettings,
     pub(super) peers: BTreeMap<PeerId, PeerState>,
-    pub(super) table: BTreeMap<IpNetwork, Destination>,
+    pub(super) table: Table,
     pub(super) interner: Interner,
     pub(super) outbound_interner: Interner,
     pub(super) next_hops: BTreeMap<IpAddr, NextHopState>,
@@ -91,7 +91,7 @@ impl Rib {
         Rib {
             settings,
             peers: BTreeMap::new(),
-            table: BTreeMap::new(),
+            table: Table::default(),
             interner: Interner::default(),
             outbound_interner: Interner::default(),
             next_hops: BTreeMap::new(),
@@ -140,7 +140,7 @@ impl Rib {
             .table
             .iter()
             .filter(|(_, destination)| destination.paths.iter().any(|path| path.source == source))
-            .map(|(prefix, _)| *prefix)
+            .map(|(prefix, _)| prefix)
             .collect();
         for prefix in prefixes {
             let path_ids: Vec<u32> = self
@@ -229,7 +229,7 @@ impl Rib {
                         .is_some_and(|hop| changed.contains(&next_hop_address(hop)))
                 })
             })
-            .map(|(prefix, _)| *prefix)
+            .map(|(prefix, _)| prefix)
             .collect();
         for prefix in affected {
             self.redecide(now, prefix);
@@ -267,7 +267,7 @@ impl Rib {
         attributes: Option<SharedAttributes>,
     ) -> bool {
         let options = self.decision_options();
-        let destination = self.table.entry(prefix).or_default();
+        let destination = self.table.get_or_default(prefix);
         let before = fib_next_hops(destination);
         let added = attributes.is_some();
         let previous = match attributes {
@@ -419,6 +419,12 @@ fn decide(
     options: DecisionOptions,
     destination: &mut Destination,
 ) {
+    // The common case, one path: no ranking to do.
+    if let [path] = &destination.paths[..] {
+        let eligible = candidate(settings, peers, next_hops, path).reachable;
+        destination.multipath = u8::from(eligible);
+        return;
+    }
     let candidates: Vec<Candidate> = destination
         .paths
         .iter()
@@ -426,6 +432,7 @@ fn decide(
         .collect();
     let (order, multipath) = select(&candidates, options);
     let mut slots: Vec<Option<Path>> = std::mem::take(&mut destination.paths)
+        .into_vec()
         .into_iter()
         .map(Some)
         .collect();

@@ -152,7 +152,7 @@ impl Rib {
         if !self.resync.is_empty() {
             let resync = std::mem::take(&mut self.resync);
             let peers: Vec<PeerId> = resync.keys().copied().collect();
-            let mut prefixes: Vec<IpNetwork> = self.table.keys().copied().collect();
+            let mut prefixes: Vec<IpNetwork> = self.table.keys().collect();
             for peer in &peers {
                 if let Some(state) = self.peers.get(peer) {
                     prefixes.extend(state.adj_rib_out.keys().map(|(prefix, _)| *prefix));
@@ -441,7 +441,7 @@ impl Exporter<'_> {
         add_path: bool,
     ) -> Exported {
         let paths = if add_path {
-            destination.paths.as_slice()
+            &destination.paths[..]
         } else {
             destination.best().map(std::slice::from_ref).unwrap_or(&[])
         };

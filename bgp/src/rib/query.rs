@@ -89,10 +89,15 @@ impl AdjRibRoute {
 
 impl Rib {
     /// Every path of the prefixes the filter selects.
-    pub fn routes(&self, filter: &RouteFilter) -> Vec<PrefixView> {
+    pub fn routes(&self, filter: RouteFilter) -> Vec<PrefixView> {
         let options = self.decision_options();
         let selected: Box<dyn Iterator<Item = _>> = match filter.prefix {
-            Some(prefix) => Box::new(self.table.get_key_value(&prefix).into_iter()),
+            Some(prefix) => Box::new(
+                self.table
+                    .get(&prefix)
+                    .map(|destination| (prefix, destination))
+                    .into_iter(),
+            ),
             None => Box::new(self.table.iter()),
         };
         selected
@@ -131,10 +136,7 @@ impl Rib {
                         }
                     })
                     .collect();
-                PrefixView {
-                    prefix: *prefix,
-                    paths,
-                }
+                PrefixView { prefix, paths }
             })
             .collect()
     }
@@ -165,7 +167,7 @@ impl Rib {
                     .paths
                     .iter()
                     .filter(move |path| path.source == source)
-                    .map(move |path| AdjRibRoute::new(*prefix, path.path_id, &path.attributes))
+                    .map(move |path| AdjRibRoute::new(prefix, path.path_id, &path.attributes))
             })
             .collect()
     }
@@ -208,8 +210,8 @@ impl Rib {
     /// Table sizes.
     pub fn counts(&self) -> RibCounts {
         let mut counts = RibCounts::default();
-        for (prefix, destination) in &self.table {
-            let family: &mut FamilyCounts = counts.families.entry(family_of(prefix)).or_default();
+        for (prefix, destination) in self.table.iter() {
+            let family: &mut FamilyCounts = counts.families.entry(family_of(&prefix)).or_default();
             family.prefixes = family.prefixes.saturating_add(1);
             family.paths = family
                 .paths

@@ -6,7 +6,15 @@
 //! re-runs [`super::decision::select`] and stores the paths best first,
 //! then the rest of the multipath set, then the others; `multipath` says
 //! how many lead. A path is a source, two identifiers and a pointer to the
-//! interned attributes, a few dozen bytes in all.
+//! interned attributes, a few dozen bytes in all; the usual single path
+//! of a prefix is stored inline ([`PathList`]), with no allocation of its own,
+//! and each family has its own map so that an IPv4 key costs 5 bytes, not
+//! the 20 of an `IpNetwork` ([`Table`]).
+
+use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 use super::types::{SharedAttributes, Source};
 
@@ -24,11 +32,84 @@ pub struct Path {
     pub attributes: SharedAttributes,
 }
 
+/// A prefix's paths: none, one held inline, or several on the heap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PathList {
+    /// No path (only transiently, while a prefix is being removed).
+    #[default]
+    Empty,
+    /// The common case: one path, no allocation.
+    One(Path),
+    /// Two or more paths.
+    Many(Vec<Path>),
+}
+
+impl PathList {
+    /// Appends a path.
+    pub fn push(&mut self, path: Path) {
+        *self = match std::mem::take(self) {
+            PathList::Empty => PathList::One(path),
+            PathList::One(first) => PathList::Many(vec![first, path]),
+            PathList::Many(mut paths) => {
+                paths.push(path);
+                PathList::Many(paths)
+            }
+        };
+    }
+
+    /// The paths, moved out in order.
+    pub fn into_vec(self) -> Vec<Path> {
+        match self {
+            PathList::Empty => Vec::new(),
+            PathList::One(path) => vec![path],
+            PathList::Many(paths) => paths,
+        }
+    }
+}
+
+impl From<Vec<Path>> for PathList {
+    fn from(mut paths: Vec<Path>) -> Self {
+        match paths.len() {
+            0 => PathList::Empty,
+            1 => paths.pop().map_or(PathList::Empty, PathList::One),
+            _ => PathList::Many(paths),
+        }
+    }
+}
+
+impl FromIterator<Path> for PathList {
+    fn from_iter<I: IntoIterator<Item = Path>>(iterator: I) -> Self {
+        PathList::from(iterator.into_iter().collect::<Vec<Path>>())
+    }
+}
+
+impl Deref for PathList {
+    type Target = [Path];
+
+    fn deref(&self) -> &[Path] {
+        match self {
+            PathList::Empty => &[],
+            PathList::One(path) => std::slice::from_ref(path),
+            PathList::Many(paths) => paths,
+        }
+    }
+}
+
+impl DerefMut for PathList {
+    fn deref_mut(&mut self) -> &mut [Path] {
+        match self {
+            PathList::Empty => &mut [],
+            PathList::One(path) => std::slice::from_mut(path),
+            PathList::Many(paths) => paths,
+        }
+    }
+}
+
 /// The paths of one prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Destination {
     /// Paths in decision order.
-    pub paths: Vec<Path>,
+    pub paths: PathList,
     /// How many leading paths form the multipath set (0: none eligible).
     pub multipath: u8,
 }
@@ -72,21 +153,24 @@ impl Destination {
             .paths
             .iter()
             .position(|path| path.source == source && path.path_id == path_id)?;
-        Some(self.paths.remove(position).attributes)
+        let mut paths = std::mem::take(&mut self.paths).into_vec();
+        let removed = paths.remove(position);
+        self.paths = PathList::from(paths);
+        Some(removed.attributes)
     }
 
     /// Removes every path from `source`; returns their attributes.
     pub fn remove_source(&mut self, source: Source) -> Vec<SharedAttributes> {
         let mut removed = Vec::new();
         let mut kept = Vec::with_capacity(self.paths.len());
-        for path in self.paths.drain(..) {
+        for path in std::mem::take(&mut self.paths).into_vec() {
             if path.source == source {
                 removed.push(path.attributes);
             } else {
                 kept.push(path);
             }
         }
-        self.paths = kept;
+        self.paths = PathList::from(kept);
         removed
     }
 
@@ -101,9 +185,7 @@ impl Destination {
 
     /// The multipath set (best first).
     pub fn multipath_set(&self) -> &[Path] {
-        self.paths
-            .get(..usize::from(self.multipath))
-            .unwrap_or(&self.paths)
+        self.paths.get(..usize::from(self.multipath)).unwrap_or(&[])
     }
 
     /// The smallest identifier from 1 up that no path of this prefix uses.
@@ -119,5 +201,65 @@ impl Destination {
             }
         }
         candidate
+    }
+}
+
+/// Every prefix's paths, IPv4 and IPv6 apart; iteration is in prefix
+/// order, IPv4 first (the order of `IpNetwork`).
+#[derive(Debug, Default)]
+pub struct Table {
+    ipv4: BTreeMap<Ipv4Network, Destination>,
+    ipv6: BTreeMap<Ipv6Network, Destination>,
+}
+
+impl Table {
+    /// The paths of `prefix`.
+    pub fn get(&self, prefix: &IpNetwork) -> Option<&Destination> {
+        match prefix {
+            IpNetwork::V4(network) => self.ipv4.get(network),
+            IpNetwork::V6(network) => self.ipv6.get(network),
+        }
+    }
+
+    /// The paths of `prefix`, to change.
+    pub fn get_mut(&mut self, prefix: &IpNetwork) -> Option<&mut Destination> {
+        match prefix {
+            IpNetwork::V4(network) => self.ipv4.get_mut(network),
+            IpNetwork::V6(network) => self.ipv6.get_mut(network),
+        }
+    }
+
+    /// The paths of `prefix`, created empty if absent.
+    pub fn get_or_default(&mut self, prefix: IpNetwork) -> &mut Destination {
+        match prefix {
+            IpNetwork::V4(network) => self.ipv4.entry(network).or_default(),
+            IpNetwork::V6(network) => self.ipv6.entry(network).or_default(),
+        }
+    }
+
+    /// Forgets `prefix`.
+    pub fn remove(&mut self, prefix: &IpNetwork) -> Option<Destination> {
+        match prefix {
+            IpNetwork::V4(network) => self.ipv4.remove(network),
+            IpNetwork::V6(network) => self.ipv6.remove(network),
+        }
+    }
+
+    /// Every prefix with its paths, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (IpNetwork, &Destination)> {
+        let ipv4 = self
+            .ipv4
+            .iter()
+            .map(|(network, destination)| (IpNetwork::V4(*network), destination));
+        let ipv6 = self
+            .ipv6
+            .iter()
+            .map(|(network, destination)| (IpNetwork::V6(*network), destination));
+        ipv4.chain(ipv6)
+    }
+
+    /// Every prefix, in order.
+    pub fn keys(&self) -> impl Iterator<Item = IpNetwork> {
+        self.iter().map(|(prefix, _)| prefix)
     }
 }

@@ -413,7 +413,7 @@ fn explain_names_the_step_each_loser_lost_at() {
         PeerId(3),
         announce(&["198.19.0.0/16"], lower, "198.18.1.3"),
     );
-    let views = rib.routes(&RouteFilter {
+    let views = rib.routes(RouteFilter {
         explain: true,
         ..RouteFilter::default()
     });

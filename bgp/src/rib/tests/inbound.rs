@@ -234,7 +234,7 @@ fn add_path_receive_keys_routes_by_path_id_and_ipv6_works() {
         ..Update::default()
     };
     rib.receive_update(now(), id, gone);
-    let views = rib.routes(&RouteFilter::default());
+    let views = rib.routes(RouteFilter::default());
     assert_eq!(views[0].paths.len(), 1);
     assert_eq!(views[0].paths[0].path_id, 2);
 }

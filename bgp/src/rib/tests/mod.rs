@@ -176,7 +176,7 @@ pub fn advertised(rib: &Rib, peer: PeerId) -> Vec<IpNetwork> {
 
 /// The best path's source address (None: local) and next hop of `prefix`.
 pub fn best_of(rib: &Rib, prefix: &str) -> Option<(Option<IpAddr>, Option<NextHop>)> {
-    let views = rib.routes(&RouteFilter {
+    let views = rib.routes(RouteFilter {
         prefix: Some(net(prefix)),
         ..RouteFilter::default()
     });

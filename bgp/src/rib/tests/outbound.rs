@@ -313,7 +313,7 @@ fn add_path_puts_the_multipath_set_right_after_the_best() {
         PeerId(3),
         announce(&["198.19.0.0/16"], attributes(&[64800]), "198.18.1.3"),
     );
-    let views = rib.routes(&RouteFilter::default());
+    let views = rib.routes(RouteFilter::default());
     let order: Vec<Option<std::net::IpAddr>> = views[0]
         .paths
         .iter()

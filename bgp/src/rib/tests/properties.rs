@@ -228,7 +228,7 @@ fn outcome(offers: &[Offer], options: DecisionOptions) -> Outcome {
             announce(&["198.19.0.0/16"], path, &next_hop),
         );
     }
-    let views = rib.routes(&RouteFilter::default());
+    let views = rib.routes(RouteFilter::default());
     let paths = views
         .first()
         .map(|view| {

@@ -180,7 +180,7 @@ impl Cluster {
     fn assert_node_reaches(&self, node: u8, origins: &[u8]) {
         let rib = &self.nodes[&node];
         let mut table: BTreeMap<IpNetwork, IpAddr> = BTreeMap::new();
-        for view in rib.routes(&RouteFilter::default()) {
+        for view in rib.routes(RouteFilter::default()) {
             let best = view.paths.iter().find(|path| path.best).unwrap();
             let own = if view.prefix.is_ipv4() {
                 address(node)
@@ -286,7 +286,7 @@ fn a_client_homed_on_one_reflector_needs_distinct_cluster_ids() {
     // With distinct ids the route crosses both reflectors.
     let distinct = build(false);
     distinct.assert_converged();
-    let views = distinct.nodes[&4].routes(&RouteFilter {
+    let views = distinct.nodes[&4].routes(RouteFilter {
         prefix: Some(pod_v4(3)),
         ..RouteFilter::default()
     });
