@@ -3,7 +3,7 @@
 //! kernel in a fresh network namespace (`netlink`).
 
 mod core;
-
+mod netlink;
 mod task;
 
 use std::net::IpAddr;
