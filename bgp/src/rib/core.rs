@@ -62,6 +62,11 @@ pub(super) struct PeerState {
     pub(super) max_prefixes_warned: bool,
     /// Families whose End-of-RIB arrived.
     pub(super) end_of_rib: BTreeSet<Family>,
+    /// The session is up; `false` while its routes are retained across a
+    /// graceful restart (RFC 4724 §4.2), when nothing is sent to it.
+    pub(super) established: bool,
+    /// Routes retained from before a graceful restart and not yet re-sent.
+    pub(super) stale: BTreeSet<(IpNetwork, u32)>,
 }
 
 /// The routing information bases of one speaker (RFC 4271 §3.2).
@@ -111,9 +116,21 @@ impl Rib {
 
     /// A session reached Established: its initial Adj-RIB-Out goes out at
     /// the next [`Rib::poll_outbound`], followed by End-of-RIB for every
-    /// negotiated family (RFC 4724 §2). A peer already up is first taken down.
+    /// negotiated family (RFC 4724 §2). A peer already up is first taken
+    /// down; a peer whose routes were retained by
+    /// [`Rib::peer_down_retaining`] keeps them, stale, until it re-sends
+    /// them or its End-of-RIB arrives.
     pub fn peer_up(&mut self, now: Instant, peer: PeerId, info: PeerInfo) {
-        if self.peers.contains_key(&peer) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            if !state.established {
+                state.info = info;
+                state.established = true;
+                state.end_of_rib.clear();
+                state.max_prefixes_warned = false;
+                self.resync.insert(peer, true);
+                self.immediate_since.get_or_insert(now);
+                return;
+            }
             self.peer_down(now, peer);
         }
         self.peers.insert(
@@ -126,6 +143,8 @@ impl Rib {
                 accepted: 0,
                 max_prefixes_warned: false,
                 end_of_rib: BTreeSet::new(),
+                established: true,
+                stale: BTreeSet::new(),
             },
         );
         self.resync.insert(peer, true);

@@ -41,6 +41,7 @@ impl Rib {
         if let Some(family) = update.is_end_of_rib() {
             state.end_of_rib.insert(family);
             outcome.end_of_rib = Some(family);
+            self.sweep_stale(now, peer, Some(family));
             return outcome;
         }
         for (_, nlri) in update.withdrawals() {
@@ -215,6 +216,7 @@ impl Rib {
 
     fn note_verdict(&mut self, peer: PeerId, prefix: IpNetwork, path_id: u32, verdict: &Import) {
         if let Some(state) = self.peers.get_mut(&peer) {
+            state.stale.remove(&(prefix, path_id));
             if matches!(verdict, Import::Accepted) {
                 state.rejected.remove(&(prefix, path_id));
             } else {
@@ -314,6 +316,7 @@ impl Rib {
         let key = (nlri.prefix, nlri.path_id.unwrap_or(0));
         let previous = self.peers.get_mut(&peer).and_then(|state| {
             state.rejected.remove(&key);
+            state.stale.remove(&key);
             state.pre_policy.remove(&key)
         });
         if let Some(previous) = previous {

@@ -17,11 +17,14 @@
 //!    UPDATEs per update group, applying reflection and the export rules
 //!    (`export.rs`), and [`Rib::poll_fib_changes`] hands forwarding changes
 //!    to the daemon.
-//! 4. The CLI reads [`Rib::routes`] and friends (`query.rs`).
+//! 4. A gracefully restarting peer's routes are kept, stale, across its
+//!    restart (`graceful.rs`, RFC 4724 §4.2).
+//! 5. The CLI reads [`Rib::routes`] and friends (`query.rs`).
 
 mod core;
 pub mod decision;
 pub mod export;
+mod graceful;
 mod inbound;
 pub mod interner;
 mod outbound;

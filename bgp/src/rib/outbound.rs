@@ -187,7 +187,7 @@ impl Rib {
     /// Re-sends `peer`'s Adj-RIB-Out for `family` at the next poll (RFC 2918
     /// §4), between BoRR and EoRR when `enhanced` (RFC 7313 §4).
     pub fn route_refresh(&mut self, now: Instant, peer: PeerId, family: Family, enhanced: bool) {
-        if self.peers.contains_key(&peer) {
+        if self.peers.get(&peer).is_some_and(|state| state.established) {
             self.refresh.insert((peer, family, enhanced));
             self.immediate_since.get_or_insert(now);
         }
@@ -198,7 +198,7 @@ impl Rib {
     fn generate(&mut self, prefixes: &[IpNetwork], peers: &[PeerId]) -> Vec<Outbound> {
         let mut groups: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
         for peer in peers {
-            if let Some(state) = self.peers.get(peer) {
+            if let Some(state) = self.peers.get(peer).filter(|state| state.established) {
                 groups
                     .entry(GroupKey::of(&state.info))
                     .or_default()

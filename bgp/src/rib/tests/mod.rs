@@ -13,6 +13,7 @@
 
 mod decision;
 mod export;
+mod graceful;
 mod inbound;
 mod memory;
 mod outbound;
