@@ -120,3 +120,70 @@ impl KernelSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(500),
+            cap: Duration::from_secs(5),
+        };
+        let delays: Vec<Duration> = (1..=6).map(|attempt| backoff.delay(attempt)).collect();
+        assert_eq!(
+            delays,
+            [500, 1000, 2000, 4000, 5000, 5000].map(Duration::from_millis)
+        );
+        // Huge attempt counts neither overflow nor panic.
+        assert_eq!(backoff.delay(u32::MAX), Duration::from_secs(5));
+        assert_eq!(backoff.delay(0), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn settings_come_from_fib_originate_and_graceful_restart() {
+        let text = r#"
+            [router]
+            asn = 64512
+            router_id = "198.18.0.1"
+
+            [fib]
+            table = 100
+            protocol = 77
+            sweep_delay = 5
+
+            [graceful_restart]
+            enabled = true
+            selection_deferral_time = 90
+
+            [[originate]]
+            prefix = "198.19.1.0/24"
+            blackhole = true
+
+            [[originate]]
+            prefix = "2001:db8:1::/48"
+        "#;
+        let config = config::Config::from_str(text, "test.toml").unwrap();
+        let settings = KernelSettings::from_config(&config);
+        assert_eq!(
+            settings.originated,
+            vec![
+                Originated {
+                    prefix: "198.19.1.0/24".parse().unwrap(),
+                    blackhole: true
+                },
+                Originated {
+                    prefix: "2001:db8:1::/48".parse().unwrap(),
+                    blackhole: false
+                },
+            ]
+        );
+        assert_eq!(settings.ownership.table, 100);
+        assert_eq!(settings.ownership.protocol, 77);
+        assert_eq!(settings.sweep_delay, Duration::from_secs(5));
+        assert_eq!(settings.sweep_max_wait, Duration::from_secs(90));
+        // Graceful restart on: routes stay when the daemon stops.
+        assert!(settings.keep_on_shutdown);
+    }
+}

@@ -475,3 +475,55 @@ async fn status_is_sorted_and_serialises() {
     assert_eq!(json["counters"]["installs"], 3);
     assert_eq!(json["initial_sweep_done"], false);
 }
+
+#[tokio::test]
+async fn reload_moves_the_blackhole_and_frees_the_old_block_for_learned_routes() {
+    let mut harness = Harness::start(
+        settings(&[("198.19.10.0/24", true)]),
+        Arc::new(MemoryFib::new()),
+    )
+    .await;
+    harness
+        .core
+        .apply_updates(vec![update("198.19.10.0/24", &["198.18.0.2"])]);
+    harness.run().await;
+    harness.operations();
+    harness
+        .core
+        .set_originated(&[crate::kernel::settings::Originated {
+            prefix: network("198.19.20.0/24"),
+            blackhole: true,
+        }]);
+    harness.run().await;
+    // The old block is now another host's: the learned route replaces the
+    // blackhole; the new block gets one.
+    assert_eq!(
+        harness.operations(),
+        vec![
+            FibChange::Replace(unicast("198.19.10.0/24", &["198.18.0.2"])),
+            FibChange::Replace(Route::blackhole(network("198.19.20.0/24"))),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_route_replacing_ours_becomes_a_conflict() {
+    let fib = Arc::new(MemoryFib::new());
+    let mut harness = Harness::start(settings(&[]), Arc::clone(&fib)).await;
+    harness
+        .core
+        .apply_updates(vec![update("198.19.7.0/24", &["198.18.0.2"])]);
+    harness.run().await;
+    // `ip route replace ... proto static` at our metric takes our slot.
+    fib.delete_externally(network("198.19.7.0/24"));
+    fib.add_foreign(network("198.19.7.0/24"), 4);
+    harness.core.on_notification(event(
+        RouteEventKind::Changed,
+        kernel_route(&unicast("198.19.7.0/24", &["198.18.0.9"]), 4),
+    ));
+    harness.run().await;
+    let status = harness.core.status(harness.now);
+    assert!(status.installed.is_empty());
+    assert_eq!(status.conflicts.len(), 1);
+    assert_eq!(status.conflicts[0].foreign_protocol, 4);
+}
