@@ -61,6 +61,8 @@ fn next_hops_resolve_recursively_and_drift_is_repaired() {
                     update("198.19.2.0/24", &["198.18.50.9"]),
                     update("198.19.3.0/24", &["198.18.77.1"]),
                     update("2001:db8:5::/64", &["2001:db8::7"]),
+                    update("198.19.4.0/24", &["198.18.0.7", "198.18.0.8"]),
+                    update("2001:db8:6::/64", &["2001:db8::7", "2001:db8::8"]),
                 ])
                 .await
                 .unwrap();
@@ -94,6 +96,22 @@ fn next_hops_resolve_recursively_and_drift_is_repaired() {
             )
             .await;
 
+            // The events of our own installs came before the one that made
+            // 198.19.3.0/24 resolvable, so they have all been seen by now:
+            // none of them (ECMP included) was mistaken for drift.
+            let status = handle.status().await.unwrap();
+            assert_eq!(status.counters.drift_repairs, 0, "{status:?}");
+            assert_eq!(status.counters.installs, 7, "{status:?}");
+            let shown = our_routes();
+            assert!(
+                shown.contains("nexthop via 198.18.0.8 dev dummy0"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("nexthop via 2001:db8::8 dev dummy0"),
+                "{shown}"
+            );
+
             // Someone deletes one of our routes and changes another.
             ip("route del 198.19.1.0/24 proto 201 metric 20");
             ip("route replace 198.19.2.0/24 via 198.18.0.8 proto 201 metric 20");
@@ -109,7 +127,7 @@ fn next_hops_resolve_recursively_and_drift_is_repaired() {
             // Without graceful restart, stopping removes every route of ours
             // and nothing else.
             let report = handle.shutdown(false).await.unwrap();
-            assert_eq!(report.removed, 5, "{report:?}");
+            assert_eq!(report.removed, 7, "{report:?}");
             assert_eq!(our_routes().trim(), "");
             assert!(ip_output("route show").contains("198.18.50.0/24 via 198.18.0.5"));
         },
