@@ -23,6 +23,15 @@ use super::types::{
 };
 use crate::wire::{AsPathSegmentKind, NextHop, Nlri, Update};
 
+/// The per-UPDATE part of import (see [`Rib::prepare`]).
+struct Prepared {
+    looped: bool,
+    policy: String,
+    neighbor: std::net::IpAddr,
+    /// Adjusted for the source and interned; released by the caller.
+    base: SharedAttributes,
+}
+
 /// Why a received route was not accepted.
 enum Import {
     Accepted,
@@ -174,8 +183,12 @@ impl Rib {
             .map(|(key, attributes)| (*key, SharedAttributes::clone(attributes)))
             .collect();
         for ((prefix, path_id), received) in stored {
-            let verdict = self.import_one(now, peer, prefix, path_id, &received);
+            let Some(prepared) = self.prepare(peer, &received) else {
+                return;
+            };
+            let verdict = self.import_one(now, peer, prefix, path_id, &prepared);
             self.note_verdict(peer, prefix, path_id, &verdict);
+            self.interner.release(prepared.base);
         }
     }
 
@@ -191,6 +204,9 @@ impl Rib {
             .peers
             .get(&peer)
             .is_some_and(|state| state.info.soft_reconfiguration_inbound);
+        let Some(prepared) = self.prepare(peer, received) else {
+            return;
+        };
         for nlri in prefixes {
             let path_id = nlri.path_id.unwrap_or(0);
             if soft {
@@ -203,7 +219,7 @@ impl Rib {
                     self.interner.release(previous);
                 }
             }
-            let verdict = self.import_one(now, peer, nlri.prefix, path_id, received);
+            let verdict = self.import_one(now, peer, nlri.prefix, path_id, &prepared);
             self.note_verdict(peer, nlri.prefix, path_id, &verdict);
             let counter = match verdict {
                 Import::Accepted => &mut outcome.accepted,
@@ -212,6 +228,34 @@ impl Rib {
             };
             *counter = counter.saturating_add(1);
         }
+        self.interner.release(prepared.base);
+    }
+
+    /// What does not depend on the prefix, worked out once per UPDATE: the
+    /// loop checks, and the attributes adjusted for the source (RFC 4271
+    /// §5.1.5: LOCAL_PREF from an eBGP peer is ignored; RFC 4456 §8: the
+    /// reflection attributes never cross an AS border), interned.
+    fn prepare(&mut self, peer: PeerId, received: &SharedAttributes) -> Option<Prepared> {
+        let state = self.peers.get(&peer)?;
+        let looped = self.is_loop(received, state.info.allowas_in);
+        let base = if state.info.internal {
+            self.interner.intern_shared(received)
+        } else {
+            let mut path = received.path.clone();
+            path.local_pref = Some(self.settings.default_local_pref);
+            path.originator_id = None;
+            path.cluster_list.clear();
+            self.interner.intern(RouteAttributes {
+                path,
+                next_hop: received.next_hop,
+            })
+        };
+        Some(Prepared {
+            looped,
+            policy: state.info.import_policy.clone(),
+            neighbor: state.info.address,
+            base,
+        })
     }
 
     fn note_verdict(&mut self, peer: PeerId, prefix: IpNetwork, path_id: u32, verdict: &Import) {
@@ -225,51 +269,27 @@ impl Rib {
         }
     }
 
-    /// Loop checks, source adjustments and import policy for one route;
-    /// stores or removes the path accordingly.
+    /// Import policy for one route; stores or removes the path accordingly.
     fn import_one(
         &mut self,
         now: Instant,
         peer: PeerId,
         prefix: IpNetwork,
         path_id: u32,
-        received: &SharedAttributes,
+        prepared: &Prepared,
     ) -> Import {
-        let Some((allowas_in, internal, address, import_policy)) =
-            self.peers.get(&peer).map(|state| {
-                (
-                    state.info.allowas_in,
-                    state.info.internal,
-                    state.info.address,
-                    state.info.import_policy.clone(),
-                )
-            })
-        else {
-            return Import::RejectedByLoop;
-        };
         let source = Source::Peer(peer);
-        if self.is_loop(received, allowas_in) {
+        if prepared.looped {
             self.set_path(now, prefix, source, path_id, None);
             return Import::RejectedByLoop;
         }
-        let mut adjusted = None;
-        if !internal {
-            // RFC 4271 §5.1.5: LOCAL_PREF from an eBGP peer is ignored; RFC
-            // 4456 §8: the reflection attributes never cross an AS border.
-            let mut path = received.path.clone();
-            path.local_pref = Some(self.settings.default_local_pref);
-            path.originator_id = None;
-            path.cluster_list.clear();
-            adjusted = Some(path);
-        }
-        let base = adjusted.as_ref().unwrap_or(&received.path);
         let evaluation = evaluate(
             &self.settings.policies,
-            &import_policy,
+            &prepared.policy,
             PolicyRoute {
                 prefix: &prefix,
-                attributes: base,
-                neighbor: Some(address),
+                attributes: &prepared.base.path,
+                neighbor: Some(prepared.neighbor),
             },
             self.settings.local_asn,
         );
@@ -279,12 +299,12 @@ impl Rib {
             self.set_path(now, prefix, source, path_id, None);
             return Import::RejectedByPolicy;
         }
-        let attributes = match changed.or(adjusted) {
+        let attributes = match changed {
             Some(path) => self.interner.intern(RouteAttributes {
                 path,
-                next_hop: received.next_hop,
+                next_hop: prepared.base.next_hop,
             }),
-            None => self.interner.intern_shared(received),
+            None => SharedAttributes::clone(&prepared.base),
         };
         self.set_path(now, prefix, source, path_id, Some(attributes));
         Import::Accepted

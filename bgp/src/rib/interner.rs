@@ -43,11 +43,15 @@ impl Interner {
     /// interner's own handle would be left.
     pub fn release(&mut self, attributes: SharedAttributes) {
         // Two strong references: the interner's and the one being released.
+        // Checked first, so that the common case costs no hashing.
+        if Arc::strong_count(&attributes) != 2 {
+            return;
+        }
         let ours = self
             .sets
             .get(attributes.as_ref())
             .is_some_and(|held| Arc::ptr_eq(held, &attributes));
-        if ours && Arc::strong_count(&attributes) == 2 {
+        if ours {
             self.sets.remove(attributes.as_ref());
         }
     }

@@ -85,3 +85,51 @@ fn bytes_per_route_one_attribute_set() {
 fn bytes_per_route_a_thousand_attribute_sets() {
     report(1000);
 }
+
+/// Time to take 1M routes from an eBGP peer into the RIB and pass them on
+/// to two iBGP peers of one update group, polling after every UPDATE as the
+/// speaker does, then to dump the whole table to a third peer coming up.
+#[test]
+#[ignore = "a measurement: run alone with --ignored --nocapture in release mode"]
+fn time_for_a_million_routes() {
+    let start = std::time::Instant::now();
+    let mut rib = Rib::new(settings());
+    rib.peer_up(now(), PeerId(1), peer(1, Kind::External));
+    rib.peer_up(now(), PeerId(2), peer(2, Kind::NonClient));
+    rib.peer_up(now(), PeerId(3), peer(3, Kind::NonClient));
+    rib.poll_outbound(now());
+    let mut bytes_out = 0usize;
+    let mut update = announce(&[], attributes(&[64601, 64700]), "198.18.1.1");
+    for route in 0..1_000_000u32 {
+        let address = std::net::Ipv4Addr::from(0x0a00_0000u32 + (route << 8));
+        update.nlri.push(Nlri::new(IpNetwork::V4(
+            ipnetwork::Ipv4Network::new(address, 24).unwrap(),
+        )));
+        if update.nlri.len() == 1000 {
+            let chunk = update.clone();
+            update.nlri.clear();
+            rib.receive_update(now(), PeerId(1), chunk);
+            rib.poll_fib_changes();
+            for batch in rib.poll_outbound(now()) {
+                bytes_out += batch.messages.iter().map(bytes::Bytes::len).sum::<usize>();
+            }
+        }
+    }
+    let ingest = start.elapsed();
+    let dump_start = std::time::Instant::now();
+    rib.peer_up(now(), PeerId(4), peer(4, Kind::NonClient));
+    let dump: usize = rib
+        .poll_outbound(now())
+        .iter()
+        .flat_map(|batch| batch.messages.iter())
+        .map(bytes::Bytes::len)
+        .sum();
+    println!(
+        "1M routes in and out to one update group of two peers: {:.2} s ({bytes_out} bytes encoded once); \
+         full-table dump to a new peer: {:.2} s ({dump} bytes)",
+        ingest.as_secs_f64(),
+        dump_start.elapsed().as_secs_f64()
+    );
+    assert_eq!(rib.peer_counters(PeerId(2)).advertised, 1_000_000);
+    assert_eq!(rib.peer_counters(PeerId(4)).advertised, 1_000_000);
+}
