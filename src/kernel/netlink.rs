@@ -48,7 +48,7 @@ pub fn forward_events(mut monitor: RouteMonitor, capacity: usize) -> mpsc::Recei
 pub fn spawn_netlink(
     fib: NetlinkFib,
     mut settings: KernelSettings,
-    updates: mpsc::Receiver<Vec<FibUpdate>>,
+    updates: mpsc::UnboundedReceiver<Vec<FibUpdate>>,
 ) -> std::io::Result<KernelHandle> {
     settings.ownership = fib.config();
     let events = forward_events(fib.watch()?, EVENT_QUEUE);

@@ -134,7 +134,7 @@ impl KernelHandle {
 pub fn spawn(
     kernel: Kernel,
     settings: KernelSettings,
-    updates: mpsc::Receiver<Vec<FibUpdate>>,
+    updates: mpsc::UnboundedReceiver<Vec<FibUpdate>>,
 ) -> KernelHandle {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let resolver = if kernel.routes.is_some() {
@@ -169,7 +169,7 @@ enum Wake {
 struct Task {
     fib: Arc<dyn Fib>,
     routes: Option<Arc<dyn KernelRoutes>>,
-    updates: Option<mpsc::Receiver<Vec<FibUpdate>>>,
+    updates: Option<mpsc::UnboundedReceiver<Vec<FibUpdate>>>,
     events: Option<mpsc::Receiver<Notification>>,
     commands: mpsc::Receiver<Command>,
     core: Synchronizer,
@@ -180,6 +180,14 @@ struct Task {
 
 /// The next message, or pending forever when there is no channel.
 async fn receive<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match receiver {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next update; pending forever once the speaker is gone.
+async fn receive_unbounded<T>(receiver: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     match receiver {
         Some(receiver) => receiver.recv().await,
         None => std::future::pending().await,
@@ -278,7 +286,7 @@ impl Task {
         let deadline = self.core.next_deadline();
         tokio::select! {
             biased;
-            update = receive(&mut self.updates) => Wake::Update(update),
+            update = receive_unbounded(&mut self.updates) => Wake::Update(update),
             event = receive(&mut self.events) => Wake::Event(event),
             command = self.commands.recv() => Wake::Command(command),
             () = sleep_until(deadline) => Wake::Timer,
@@ -388,7 +396,31 @@ impl Task {
 
 /// Takes up to [`DRAIN_LIMIT`] queued messages. `Some(true)`: emptied;
 /// `Some(false)`: more are queued; `None`: the channel is closed.
-fn drain_channel<T>(receiver: &mut mpsc::Receiver<T>, mut take: impl FnMut(T)) -> Option<bool> {
+/// The receiving half of either kind of tokio channel, for [`drain_channel`].
+trait TryReceiver<T> {
+    fn try_recv(&mut self) -> Result<T, mpsc::error::TryRecvError>;
+    fn is_empty(&self) -> bool;
+}
+
+impl<T> TryReceiver<T> for mpsc::Receiver<T> {
+    fn try_recv(&mut self) -> Result<T, mpsc::error::TryRecvError> {
+        mpsc::Receiver::try_recv(self)
+    }
+    fn is_empty(&self) -> bool {
+        mpsc::Receiver::is_empty(self)
+    }
+}
+
+impl<T> TryReceiver<T> for mpsc::UnboundedReceiver<T> {
+    fn try_recv(&mut self) -> Result<T, mpsc::error::TryRecvError> {
+        mpsc::UnboundedReceiver::try_recv(self)
+    }
+    fn is_empty(&self) -> bool {
+        mpsc::UnboundedReceiver::is_empty(self)
+    }
+}
+
+fn drain_channel<T>(receiver: &mut impl TryReceiver<T>, mut take: impl FnMut(T)) -> Option<bool> {
     for _ in 0..DRAIN_LIMIT {
         match receiver.try_recv() {
             Ok(message) => take(message),

@@ -52,7 +52,7 @@ fn next_hops_resolve_recursively_and_drift_is_repaired() {
             // on dummy0's subnet.
             ip("route add 198.18.50.0/24 via 198.18.0.5");
             let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
-            let (updates, receiver) = mpsc::channel(16);
+            let (updates, receiver) = mpsc::unbounded_channel();
             let handle =
                 spawn_netlink(fib, settings(&[("198.19.99.0/24", true)]), receiver).unwrap();
             updates
@@ -64,7 +64,6 @@ fn next_hops_resolve_recursively_and_drift_is_repaired() {
                     update("198.19.4.0/24", &["198.18.0.7", "198.18.0.8"]),
                     update("2001:db8:6::/64", &["2001:db8::7", "2001:db8::8"]),
                 ])
-                .await
                 .unwrap();
             handle.settled().await.unwrap();
             let shown = our_routes();

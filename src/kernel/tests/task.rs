@@ -12,13 +12,13 @@ use crate::kernel::task::{Kernel, KernelHandle, spawn};
 
 struct Running {
     handle: KernelHandle,
-    updates: mpsc::Sender<Vec<bgp::rib::FibUpdate>>,
+    updates: mpsc::UnboundedSender<Vec<bgp::rib::FibUpdate>>,
     events: mpsc::Sender<Notification>,
     fib: Arc<MemoryFib>,
 }
 
 fn start(settings: KernelSettings, fib: Arc<MemoryFib>) -> Running {
-    let (updates, updates_receiver) = mpsc::channel(16);
+    let (updates, updates_receiver) = mpsc::unbounded_channel();
     let (events, events_receiver) = mpsc::channel(16);
     let kernel = Kernel {
         fib: Arc::clone(&fib) as Arc<dyn Fib>,
@@ -47,7 +47,7 @@ async fn one_batch_of_updates_to_one_prefix_is_one_operation() {
     let batch = (1..=100)
         .map(|last| update("198.19.1.0/24", &[&format!("198.18.0.{last}")]))
         .collect();
-    running.updates.send(batch).await.unwrap();
+    running.updates.send(batch).unwrap();
     running.handle.settled().await.unwrap();
     assert_eq!(operations(&running.fib), 1);
     assert_eq!(
@@ -73,7 +73,6 @@ async fn end_of_rib_through_the_handle_sweeps_stale_routes() {
     running
         .updates
         .send(vec![update("198.19.1.0/24", &["198.18.0.2"])])
-        .await
         .unwrap();
     running.handle.settled().await.unwrap();
     assert_eq!(fib.snapshot().len(), 2, "kept until End-of-RIB");
@@ -129,7 +128,6 @@ async fn shutdown_keeps_routes_for_graceful_restart() {
     running
         .updates
         .send(vec![update("198.19.1.0/24", &["198.18.0.2"])])
-        .await
         .unwrap();
     running.handle.settled().await.unwrap();
     let report = running.handle.shutdown(true).await.unwrap();
@@ -152,7 +150,6 @@ async fn shutdown_without_keep_removes_every_owned_route() {
     running
         .updates
         .send(vec![update("198.19.1.0/24", &["198.18.0.2"])])
-        .await
         .unwrap();
     running.handle.settled().await.unwrap();
     assert_eq!(fib.snapshot().len(), 3);
