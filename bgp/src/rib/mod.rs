@@ -20,6 +20,40 @@
 //! 4. A gracefully restarting peer's routes are kept, stale, across its
 //!    restart (`graceful.rs`, RFC 4724 §4.2).
 //! 5. The CLI reads [`Rib::routes`] and friends (`query.rs`).
+//!
+//! How the owner task drives it, here with two RIBs passing bytes directly:
+//!
+//! ```
+//! use std::time::Instant;
+//! use bgp::rib::{PeerId, PeerInfo, Rib, RibSettings, RouteFilter};
+//! use bgp::wire::{CodecContext, Message};
+//!
+//! let now = Instant::now();
+//! let mut host = Rib::new(RibSettings::new(64512, "198.18.0.3".parse().unwrap()));
+//! let mut reflector = Rib::new(RibSettings::new(64512, "198.18.0.1".parse().unwrap()));
+//! let mut towards_reflector = PeerInfo::internal("198.18.0.1".parse().unwrap(), 64512, "198.18.0.1".parse().unwrap());
+//! towards_reflector.local_ipv4 = Some("198.18.0.3".parse().unwrap());
+//! let mut towards_host = PeerInfo::internal("198.18.0.3".parse().unwrap(), 64512, "198.18.0.3".parse().unwrap());
+//! towards_host.route_reflector_client = true;
+//! host.peer_up(now, PeerId(1), towards_reflector);
+//! reflector.peer_up(now, PeerId(7), towards_host);
+//! host.originate(now, "198.19.3.0/24".parse().unwrap(), None);
+//!
+//! // The speaker writes each Outbound's messages to each of its peers...
+//! for outbound in host.poll_outbound(now) {
+//!     assert_eq!(outbound.peers, vec![PeerId(1)]);
+//!     for bytes in &outbound.messages {
+//!         // ...and the other side's reader decodes them for its RIB.
+//!         if let Ok(Message::Update(update)) = Message::decode(bytes, &CodecContext::new()) {
+//!             reflector.receive_update(now, PeerId(7), update);
+//!         }
+//!     }
+//! }
+//! let routes = reflector.routes(RouteFilter::default());
+//! assert_eq!(routes[0].prefix.to_string(), "198.19.3.0/24");
+//! let fib = reflector.poll_fib_changes();
+//! assert_eq!(fib[0].next_hops, vec!["198.18.0.3".parse::<std::net::IpAddr>().unwrap()]);
+//! ```
 
 mod core;
 pub mod decision;
