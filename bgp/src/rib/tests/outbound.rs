@@ -399,3 +399,66 @@ fn an_export_policy_change_sends_only_the_difference() {
             .all(|update| update.is_end_of_rib().is_none())
     );
 }
+
+#[test]
+fn ipv4_routes_go_over_an_ipv6_only_session_with_extended_next_hop() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    rib.originate(t, net("198.19.1.0/24"), None);
+    let mut info = peer(1, Kind::NonClient);
+    info.address = "2001:db8::2".parse().unwrap();
+    info.local_ipv4 = None;
+    info.extended_next_hop = true;
+    rib.peer_up(t, PeerId(1), info);
+    let updates = updates_for(&rib.poll_outbound(t), PeerId(1), &CodecContext::new());
+    let reach = updates[0].mp_reach.as_ref().unwrap();
+    assert_eq!(reach.family, Family::IPV4_UNICAST);
+    assert_eq!(reach.nlri, vec![Nlri::new(net("198.19.1.0/24"))]);
+    assert_eq!(
+        reach.next_hop,
+        crate::wire::NextHop::Ipv6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None
+        }
+    );
+    // And received that way, the route forwards via the IPv6 next hop.
+    let mut other = Rib::new(RibSettings::new(LOCAL_ASN, v4("198.18.0.2")));
+    other.peer_up(t, PeerId(9), peer(9, Kind::NonClient));
+    other.receive_update(t, PeerId(9), updates[0].clone());
+    let fib = other.poll_fib_changes();
+    assert_eq!(
+        fib[0].next_hops,
+        vec!["2001:db8::1".parse::<std::net::IpAddr>().unwrap()]
+    );
+}
+
+#[test]
+fn peers_with_different_encodings_get_their_own_bytes() {
+    let t = now();
+    let mut rib = Rib::new(settings());
+    let source = ebgp_source(&mut rib);
+    let mut old = peer(1, Kind::External);
+    old.remote_asn = 65001;
+    old.encoding.four_octet_as = false;
+    rib.peer_up(t, PeerId(1), old);
+    rib.peer_up(t, PeerId(2), peer(2, Kind::External));
+    rib.poll_outbound(t);
+    rib.receive_update(
+        t,
+        source,
+        announce(
+            &["198.19.1.0/24"],
+            attributes(&[4_200_000_000]),
+            "198.18.1.50",
+        ),
+    );
+    let out = rib.poll_outbound(t);
+    let to = |peer: PeerId| out.iter().filter(|batch| batch.peers == vec![peer]).count();
+    assert_eq!((to(PeerId(1)), to(PeerId(2))), (1, 1));
+    let legacy = updates_for(&out, PeerId(1), &CodecContext::legacy());
+    assert_eq!(
+        legacy[0].attributes.as_path,
+        Some(sequence(&[LOCAL_ASN, 4_200_000_000])),
+        "AS4_PATH carries the 4-octet AS to a 2-octet peer"
+    );
+}
