@@ -11,6 +11,7 @@
     missing_docs
 )]
 
+mod consistency;
 mod decision;
 mod export;
 mod graceful;
