@@ -66,6 +66,7 @@ pub mod policy;
 mod query;
 pub mod table;
 pub mod types;
+mod update_group;
 
 #[cfg(test)]
 mod tests;

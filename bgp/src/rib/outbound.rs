@@ -17,132 +17,20 @@
 //! attributes are computed once per group, and peers whose changes are the
 //! same share one encoding. The one per-peer rule, never sending a route
 //! back to its source, splits the few prefixes it affects into their own
-//! batch. Within a batch, prefixes with the same attributes are packed into
+//! batch (the group machinery is in `update_group.rs`). Within a batch, prefixes with the same attributes are packed into
 //! as few UPDATEs as the message size allows (`wire::packing`), in prefix
 //! order, so the bytes are deterministic.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use ipnetwork::IpNetwork;
 
-use super::core::{NextHopState, PeerState, Rib};
-use super::export::{Role, SourceFacts, export_route};
-use super::interner::Interner;
-use super::table::Destination;
-use super::types::{
-    NextHopMode, Outbound, PeerId, PeerInfo, RibSettings, SharedAttributes, Source, family_of,
-    next_hop_address,
-};
-use crate::wire::{
-    CodecContext, Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update,
-    pack_announcements, pack_withdrawals,
-};
-
-/// What makes two peers receive the same bytes (apart from split horizon).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct GroupKey {
-    export_policy: String,
-    role: Role,
-    next_hop: NextHopMode,
-    local_ipv4: Option<Ipv4Addr>,
-    local_ipv6: Option<Ipv6Addr>,
-    extended_next_hop: bool,
-    families: BTreeSet<Family>,
-    add_path_send: Vec<(Family, u8)>,
-    four_octet_as: bool,
-    add_path: BTreeSet<Family>,
-    extended_message: bool,
-    codec_families: BTreeSet<Family>,
-}
-
-impl GroupKey {
-    fn of(info: &PeerInfo) -> GroupKey {
-        GroupKey {
-            export_policy: info.export_policy.clone(),
-            role: Role::of(info),
-            next_hop: info.next_hop,
-            local_ipv4: info.local_ipv4,
-            local_ipv6: info.local_ipv6,
-            extended_next_hop: info.extended_next_hop,
-            families: info.families.clone(),
-            add_path_send: info
-                .add_path_send
-                .iter()
-                .filter(|(family, _)| info.encoding.has_path_id(**family))
-                .map(|(family, count)| (*family, *count))
-                .collect(),
-            four_octet_as: info.encoding.four_octet_as,
-            add_path: info.encoding.add_path.clone(),
-            extended_message: info.encoding.extended_message,
-            codec_families: info.encoding.families.clone(),
-        }
-    }
-}
-
-/// Changes shared by one set of peers, in the order they were found.
-#[derive(Debug, Default)]
-struct Batch {
-    withdrawals: BTreeMap<Family, Vec<Nlri>>,
-    announcements: Vec<(Family, SharedAttributes, Vec<Nlri>)>,
-    /// (family, attributes pointer) -> position in `announcements`; look-up only.
-    index: HashMap<(Family, usize), usize>,
-}
-
-impl Batch {
-    fn withdraw(&mut self, family: Family, nlri: Nlri) {
-        self.withdrawals.entry(family).or_default().push(nlri);
-    }
-
-    fn announce(&mut self, family: Family, attributes: &SharedAttributes, nlri: Nlri) {
-        let key = (family, Arc::as_ptr(attributes) as usize);
-        let position = *self.index.entry(key).or_insert_with(|| {
-            self.announcements
-                .push((family, Arc::clone(attributes), Vec::new()));
-            self.announcements.len().saturating_sub(1)
-        });
-        if let Some((_, _, prefixes)) = self.announcements.get_mut(position) {
-            prefixes.push(nlri);
-        }
-    }
-
-    fn encode(&self, context: &CodecContext) -> Vec<Bytes> {
-        let mut messages = Vec::new();
-        for (family, prefixes) in &self.withdrawals {
-            match pack_withdrawals(*family, prefixes, context) {
-                Ok(encoded) => messages.extend(encoded),
-                Err(error) => tracing::warn!(%error, "cannot encode withdrawals"),
-            }
-        }
-        for (family, attributes, prefixes) in &self.announcements {
-            match pack_announcements(
-                *family,
-                &attributes.path,
-                attributes.next_hop,
-                prefixes,
-                context,
-            ) {
-                Ok(encoded) => messages.extend(encoded),
-                Err(error) => tracing::warn!(%error, "cannot encode announcements"),
-            }
-        }
-        messages
-    }
-}
-
-/// One member's changes for one prefix: path ids to withdraw, and
-/// (path id, attributes pointer) to announce. Used only as a grouping key.
-type Signature = (Vec<u32>, Vec<(u32, usize)>);
-
-/// A prefix's exportable paths for one group: source, path id to send
-/// with ADD-PATH, exported attributes.
-type Exported = Vec<(Source, u32, SharedAttributes)>;
-
-/// Path ids and attributes to announce.
-type Announcements = Vec<(u32, SharedAttributes)>;
+use super::core::Rib;
+use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
+use super::update_group::{Announcements, Batch, Exporter, GroupKey, Signature, is_builtin_policy};
+use crate::wire::{Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update};
 
 impl Rib {
     /// Encoded UPDATEs due at `now`, each for the peers listed, in the order
@@ -408,100 +296,5 @@ impl Rib {
             peers: vec![peer],
             messages,
         })
-    }
-}
-
-/// Whether `name` is a built-in or unknown policy, whose verdict does not
-/// depend on the prefix, so exported attributes can be cached per
-/// (attribute set, source, family).
-fn is_builtin_policy(settings: &RibSettings, name: &str) -> bool {
-    matches!(name, "all" | "none" | "originated") || !settings.policies.contains_key(name)
-}
-
-/// Computes the attributes one update group is sent for a prefix's paths.
-struct Exporter<'a> {
-    settings: &'a RibSettings,
-    peers: &'a BTreeMap<PeerId, PeerState>,
-    next_hops: &'a BTreeMap<IpAddr, NextHopState>,
-    interner: &'a mut Interner,
-    cache: &'a mut HashMap<(usize, Source, Family), Option<SharedAttributes>>,
-    cacheable: bool,
-    destination: &'a PeerInfo,
-}
-
-impl Exporter<'_> {
-    /// The exportable paths of a prefix, in decision order: only the best
-    /// without ADD-PATH; every eligible path with it (the caller takes as
-    /// many as the peer wants, best first, then the multipath set, then
-    /// the next best, RFC 7911). Each holds its own interned handle.
-    fn export(
-        &mut self,
-        prefix: &IpNetwork,
-        destination: &Destination,
-        add_path: bool,
-    ) -> Exported {
-        let paths = if add_path {
-            &destination.paths[..]
-        } else {
-            destination.best().map(std::slice::from_ref).unwrap_or(&[])
-        };
-        let mut exported = Vec::new();
-        for path in paths {
-            let reachable = path.source == Source::Local
-                || path.attributes.next_hop.as_ref().is_none_or(|hop| {
-                    self.next_hops
-                        .get(&next_hop_address(hop))
-                        .copied()
-                        .unwrap_or_default()
-                        .reachable
-                });
-            if !reachable {
-                continue;
-            }
-            let key = (
-                Arc::as_ptr(&path.attributes) as usize,
-                path.source,
-                family_of(prefix),
-            );
-            let attributes = match self.cache.get(&key).filter(|_| self.cacheable) {
-                Some(cached) => cached.clone(),
-                None => {
-                    let computed = self.compute(prefix, &path.attributes, path.source);
-                    if self.cacheable {
-                        self.cache.insert(key, computed.clone());
-                    }
-                    computed
-                }
-            };
-            if let Some(attributes) = attributes {
-                exported.push((path.source, path.local_id, attributes));
-            }
-        }
-        exported
-    }
-
-    fn compute(
-        &mut self,
-        prefix: &IpNetwork,
-        attributes: &SharedAttributes,
-        source: Source,
-    ) -> Option<SharedAttributes> {
-        let facts = match source {
-            Source::Local => SourceFacts {
-                role: Role::Local,
-                address: None,
-                router_id: self.settings.router_id,
-            },
-            Source::Peer(peer) => {
-                let info = &self.peers.get(&peer)?.info;
-                SourceFacts {
-                    role: Role::of(info),
-                    address: Some(info.address),
-                    router_id: info.remote_router_id,
-                }
-            }
-        };
-        let exported = export_route(self.settings, prefix, attributes, facts, self.destination)?;
-        Some(self.interner.intern(exported))
     }
 }
