@@ -29,7 +29,9 @@ use ipnetwork::IpNetwork;
 
 use super::core::Rib;
 use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
-use super::update_group::{Announcements, Batch, Exporter, GroupKey, Signature, is_builtin_policy};
+use super::update_group::{
+    Announcements, Batch, Exported, Exporter, GroupKey, Signature, is_builtin_policy,
+};
 use crate::wire::{Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update};
 
 impl Rib {
@@ -122,12 +124,18 @@ impl Rib {
         let mut batches: BTreeMap<Vec<PeerId>, Batch> = BTreeMap::new();
         let mut cache = HashMap::new();
         let cacheable = is_builtin_policy(&self.settings, &info.export_policy);
+        // Buffers reused from prefix to prefix: this loop runs once per
+        // prefix of a full table.
+        let mut exported: Exported = Vec::new();
+        let mut desired: Announcements = Vec::new();
+        let mut current: Vec<(u32, usize)> = Vec::new();
+        let mut signatures: Vec<(Signature, Announcements, Vec<PeerId>)> = Vec::new();
         for prefix in prefixes {
             let prefix = *prefix;
             let family = family_of(&prefix);
             let add_path = info.encoding.has_path_id(family);
-            let exported = match self.table.get(&prefix) {
-                Some(destination) => Exporter {
+            if let Some(destination) = self.table.get(&prefix) {
+                Exporter {
                     settings: &self.settings,
                     peers: &self.peers,
                     next_hops: &self.next_hops,
@@ -136,48 +144,53 @@ impl Rib {
                     cacheable,
                     destination: info,
                 }
-                .export(&prefix, destination, add_path),
-                None => Vec::new(),
-            };
+                .export(&prefix, destination, add_path, &mut exported);
+            }
             let limit = if add_path {
                 usize::from(info.add_path_send.get(&family).copied().unwrap_or(1).max(1))
             } else {
                 1
             };
-            let mut signatures: BTreeMap<Signature, (Announcements, Vec<PeerId>)> = BTreeMap::new();
             for member in members {
                 let Some(state) = self.peers.get(member) else {
                     continue;
                 };
-                let desired: Vec<(u32, SharedAttributes)> = exported
-                    .iter()
-                    .filter(|(source, _, _)| *source != Source::Peer(*member))
-                    .take(limit)
-                    .map(|(_, id, attributes)| {
-                        (if add_path { *id } else { 0 }, Arc::clone(attributes))
-                    })
-                    .collect();
-                let current: Vec<(u32, &SharedAttributes)> = state
-                    .adj_rib_out
-                    .range((prefix, 0)..=(prefix, u32::MAX))
-                    .map(|((_, id), attributes)| (*id, attributes))
-                    .collect();
+                desired.clear();
+                desired.extend(
+                    exported
+                        .iter()
+                        .filter(|(source, _, _)| *source != Source::Peer(*member))
+                        .take(limit)
+                        .map(|(_, id, attributes)| {
+                            (if add_path { *id } else { 0 }, Arc::clone(attributes))
+                        }),
+                );
+                current.clear();
+                current.extend(
+                    state
+                        .adj_rib_out
+                        .range((prefix, 0)..=(prefix, u32::MAX))
+                        .map(|((_, id), attributes)| (*id, Arc::as_ptr(attributes) as usize)),
+                );
+                let unchanged = |id: u32, attributes: &SharedAttributes| {
+                    current.contains(&(id, Arc::as_ptr(attributes) as usize))
+                };
                 let withdraw: Vec<u32> = current
                     .iter()
                     .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
                     .map(|(id, _)| *id)
                     .collect();
-                let announce: Vec<(u32, SharedAttributes)> = desired
-                    .into_iter()
-                    .filter(|(id, attributes)| {
-                        !current
-                            .iter()
-                            .any(|(held, sent)| held == id && Arc::ptr_eq(sent, attributes))
-                    })
-                    .collect();
-                if withdraw.is_empty() && announce.is_empty() {
+                if withdraw.is_empty()
+                    && desired
+                        .iter()
+                        .all(|(id, attributes)| unchanged(*id, attributes))
+                {
                     continue;
                 }
+                let announce: Announcements = desired
+                    .drain(..)
+                    .filter(|(id, attributes)| !unchanged(*id, attributes))
+                    .collect();
                 let signature: Signature = (
                     withdraw,
                     announce
@@ -185,18 +198,23 @@ impl Rib {
                         .map(|(id, attributes)| (*id, Arc::as_ptr(attributes) as usize))
                         .collect(),
                 );
-                signatures
-                    .entry(signature)
-                    .or_insert_with(|| (announce, Vec::new()))
-                    .1
-                    .push(*member);
+                match signatures
+                    .iter_mut()
+                    .find(|(known, _, _)| *known == signature)
+                {
+                    Some((_, _, receivers)) => receivers.push(*member),
+                    None => signatures.push((signature, announce, vec![*member])),
+                }
             }
-            for ((withdraw, _), (announce, receivers)) in signatures {
+            for ((withdraw, _), announce, receivers) in signatures.drain(..) {
                 let nlri = |id: u32| Nlri {
                     path_id: add_path.then_some(id),
                     prefix,
                 };
-                let batch = batches.entry(receivers.clone()).or_default();
+                let batch = match batches.get_mut(&receivers) {
+                    Some(batch) => batch,
+                    None => batches.entry(receivers.clone()).or_default(),
+                };
                 for id in &withdraw {
                     batch.withdraw(family, nlri(*id));
                 }
@@ -225,7 +243,7 @@ impl Rib {
                     self.outbound_interner.release(attributes);
                 }
             }
-            for (_, _, attributes) in exported {
+            for (_, _, attributes) in exported.drain(..) {
                 self.outbound_interner.release(attributes);
             }
         }

@@ -149,19 +149,20 @@ impl Exporter<'_> {
     /// The exportable paths of a prefix, in decision order: only the best
     /// without ADD-PATH; every eligible path with it (the caller takes as
     /// many as the peer wants, best first, then the multipath set, then
-    /// the next best, RFC 7911). Each holds its own interned handle.
+    /// the next best, RFC 7911), appended to `exported`. Each holds its own
+    /// interned handle.
     pub(super) fn export(
         &mut self,
         prefix: &IpNetwork,
         destination: &Destination,
         add_path: bool,
-    ) -> Exported {
+        exported: &mut Exported,
+    ) {
         let paths = if add_path {
             &destination.paths[..]
         } else {
             destination.best().map(std::slice::from_ref).unwrap_or(&[])
         };
-        let mut exported = Vec::new();
         for path in paths {
             let reachable = path.source == Source::Local
                 || path.attributes.next_hop.as_ref().is_none_or(|hop| {
@@ -193,7 +194,6 @@ impl Exporter<'_> {
                 exported.push((path.source, path.local_id, attributes));
             }
         }
-        exported
     }
 
     fn compute(
