@@ -54,10 +54,14 @@ pub struct NeighborSpec {
     pub extended_message: bool,
     /// Hold time offered in OPEN (RFC 4271 §4.2).
     pub hold_time: u16,
+    /// ConnectRetry time in seconds (RFC 4271 §10); short in the lab so
+    /// sessions come back quickly after a fault.
+    pub connect_retry: u16,
 }
 
 impl NeighborSpec {
-    /// A plain neighbor with defaults: hold time 90, transport family only.
+    /// A plain neighbor with defaults: hold time 90, connect retry 2 s,
+    /// transport family only.
     pub fn new(address: IpAddr, asn: u32) -> NeighborSpec {
         NeighborSpec {
             address,
@@ -72,6 +76,7 @@ impl NeighborSpec {
             extended_next_hop: false,
             extended_message: false,
             hold_time: 90,
+            connect_retry: 2,
         }
     }
 

@@ -118,7 +118,11 @@ pub fn render(spec: &RouterSpec) -> String {
         let _ = writeln!(text, "  neighbor {} as {};", neighbor.address, neighbor.asn);
         let _ = writeln!(text, "  hold time {};", neighbor.hold_time);
         // Short retry timers keep tests quick after faults.
-        text.push_str("  connect retry time 2;\n  error wait time 1, 5;\n");
+        let _ = writeln!(
+            text,
+            "  connect retry time {};\n  error wait time 1, 5;",
+            neighbor.connect_retry
+        );
         if let Some(password) = &neighbor.password {
             let _ = writeln!(text, "  password \"{password}\";");
         }

@@ -86,7 +86,11 @@ pub fn render(spec: &RouterSpec) -> String {
             " neighbor {address} timers {keepalive} {}",
             neighbor.hold_time
         );
-        let _ = writeln!(text, " neighbor {address} timers connect 2");
+        let _ = writeln!(
+            text,
+            " neighbor {address} timers connect {}",
+            neighbor.connect_retry
+        );
         if let Some(local_asn) = neighbor.local_asn {
             let _ = writeln!(
                 text,

@@ -47,9 +47,10 @@ pub fn render(spec: &RouterSpec) -> String {
         }
         let _ = writeln!(
             text,
-            "  [neighbors.timers.config]\n    hold-time = {}\n    keepalive-interval = {}\n    connect-retry = 2",
+            "  [neighbors.timers.config]\n    hold-time = {}\n    keepalive-interval = {}\n    connect-retry = {}",
             neighbor.hold_time,
-            (neighbor.hold_time / 3).max(1)
+            (neighbor.hold_time / 3).max(1),
+            neighbor.connect_retry
         );
         if let Some(local) = spec.local_address_for(neighbor.address) {
             let _ = writeln!(
@@ -246,6 +247,42 @@ pub fn parse_neighbors(text: &str) -> Result<Vec<NeighborStatus>> {
     Ok(result)
 }
 
+/// NOTIFICATIONs received from `address` (`state.messages.received.
+/// notification` of `gobgp -j neighbor`): the only trace of a peer's
+/// NOTIFICATION that GoBGP's API keeps, since it records no reason.
+pub fn notifications_received(node: &Node, address: IpAddr) -> Result<u64> {
+    parse_notifications_received(&node.exec(&["gobgp", "-j", "neighbor"])?, address)
+}
+
+/// Parses the NOTIFICATION counter of one peer out of `gobgp -j neighbor`;
+/// a peer that has received none has no counter, which reads as 0.
+pub fn parse_notifications_received(text: &str, address: IpAddr) -> Result<u64> {
+    let value = parse_json("gobgp neighbors", text)?;
+    let peer = value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .find(|peer| {
+            peer.get("conf")
+                .and_then(|c| c.get("neighbor_address"))
+                .and_then(Value::as_str)
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                == Some(address)
+        })
+        .ok_or_else(|| Error::Parse {
+            what: "gobgp neighbors".into(),
+            detail: format!("no neighbor {address}"),
+        })?;
+    Ok(peer
+        .get("state")
+        .and_then(|s| s.get("messages"))
+        .and_then(|m| m.get("received"))
+        .and_then(|r| r.get("notification"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0))
+}
+
 /// Queries both unicast tables.
 pub fn routes(node: &Node) -> Result<Vec<Route>> {
     let mut result = parse_routes(&node.exec(&["gobgp", "-j", "global", "rib", "-a", "ipv4"])?)?;
@@ -362,6 +399,19 @@ mod tests {
         assert_eq!(parsed[0].router_id.as_deref(), Some("198.18.1.3"));
         assert_eq!(parsed[1].state, "Active");
         assert_eq!(parsed[1].remote_asn, Some(4_200_000_001));
+    }
+
+    #[test]
+    fn notification_counter_is_read() {
+        let text = r#"[{"conf":{"neighbor_address":"2001:db8:fa::9","peer_asn":65003},
+            "state":{"messages":{"received":{"notification":3,"total":3},"sent":{"open":3,"total":3}},"session_state":1}},
+            {"conf":{"neighbor_address":"198.18.1.3","peer_asn":65002},"state":{"session_state":6}}]"#;
+        let first = "2001:db8:fa::9".parse().unwrap();
+        assert_eq!(parse_notifications_received(text, first).unwrap(), 3);
+        let second = "198.18.1.3".parse().unwrap();
+        assert_eq!(parse_notifications_received(text, second).unwrap(), 0);
+        let absent = "198.18.1.9".parse().unwrap();
+        assert!(parse_notifications_received(text, absent).is_err());
     }
 
     #[test]

@@ -200,6 +200,18 @@ impl Router {
             .find(|neighbor| neighbor.address == address))
     }
 
+    /// GoBGP only: NOTIFICATIONs received from `address`, the one trace of
+    /// a peer's NOTIFICATION GoBGP's API keeps.
+    pub fn gobgp_notifications_received(&self, address: IpAddr) -> Result<u64> {
+        if self.kind != DaemonKind::Gobgp {
+            return Err(Error::Environment(format!(
+                "{} is not GoBGP",
+                self.kind.name()
+            )));
+        }
+        gobgp::notifications_received(&self.node, address)
+    }
+
     /// podroute only: `podroute neighbor ADDR reset [-m MESSAGE]`.
     pub fn reset_neighbor(&self, address: IpAddr, message: Option<&str>) -> Result<()> {
         if self.kind != DaemonKind::Podroute {
@@ -240,6 +252,22 @@ impl Router {
     /// which suits polling).
     pub fn is_established(&self, address: IpAddr) -> bool {
         matches!(self.neighbor(address), Ok(Some(status)) if status.is_established())
+    }
+
+    /// Whether the session with `address` is Established with the peer's AS
+    /// and BGP identifier (RFC 4271 §4.2) as expected, as this daemon sees
+    /// it (false on any error, which suits polling).
+    pub fn is_established_with(
+        &self,
+        address: IpAddr,
+        remote_asn: u32,
+        router_id: std::net::Ipv4Addr,
+    ) -> bool {
+        let router_id = router_id.to_string();
+        matches!(self.neighbor(address), Ok(Some(status))
+            if status.is_established()
+                && status.remote_asn == Some(remote_asn)
+                && status.router_id.as_deref() == Some(router_id.as_str()))
     }
 
     /// Every path in the daemon's IPv4 and IPv6 unicast RIB, sorted by prefix.

@@ -5,17 +5,13 @@
 //! Flow: the spec's router fields become `[router]`, each [`NeighborSpec`]
 //! one `[[neighbor]]`, each [`ListenRange`] one `[[listen_range]]`. The FIB
 //! is switched off (the lab asserts sessions, and a container's kernel
-//! table is not the point here) and retry timers are short, so that a
+//! table is not the point here). `connect_retry` is the spec's (2 s unless
+//! a test says otherwise), podroute's cap for its retry backoff, so that a
 //! session repaired after a fault comes back within seconds.
 
 use std::fmt::Write as _;
 
 use crate::spec::{Family, NeighborSpec, RouterSpec};
-
-/// How long podroute waits between connection attempts in the lab (RFC 4271
-/// §10 ConnectRetry). Short, like the 2 s the other daemons get, so tests
-/// of faults and repairs stay quick.
-pub const LAB_CONNECT_RETRY: u16 = 2;
 
 /// One `[[listen_range]]`: accept sessions from any address in `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +59,11 @@ fn family_name(family: Family) -> &'static str {
 fn render_neighbor(text: &mut String, neighbor: &NeighborSpec) {
     let _ = writeln!(
         text,
-        "\n[[neighbor]]\naddress = {}\nasn = {}\nhold_time = {}\nconnect_retry = {LAB_CONNECT_RETRY}",
+        "\n[[neighbor]]\naddress = {}\nasn = {}\nhold_time = {}\nconnect_retry = {}",
         quoted(&neighbor.address.to_string()),
         neighbor.asn,
-        neighbor.hold_time
+        neighbor.hold_time,
+        neighbor.connect_retry
     );
     let families: Vec<String> = neighbor
         .effective_families()
