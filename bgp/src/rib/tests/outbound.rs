@@ -462,3 +462,60 @@ fn peers_with_different_encodings_get_their_own_bytes() {
         "AS4_PATH carries the 4-octet AS to a 2-octet peer"
     );
 }
+
+#[test]
+fn changing_a_named_policy_re_evaluates_the_peers_that_use_it() {
+    use crate::rib::policy::{Policy, PolicyAction, PolicyDefault, PrefixFilter, Term, TermMatch};
+    use std::collections::BTreeMap;
+    let only = |prefix: &str| {
+        let mut policies = BTreeMap::new();
+        policies.insert(
+            "tor".to_string(),
+            Policy {
+                name: "tor".into(),
+                terms: vec![Term {
+                    name: None,
+                    matches: TermMatch {
+                        prefixes: vec![PrefixFilter::exact(net(prefix))],
+                        ..TermMatch::default()
+                    },
+                    set: Default::default(),
+                    action: PolicyAction::Accept,
+                }],
+                default: PolicyDefault::Reject,
+            },
+        );
+        policies
+    };
+    let t = now();
+    let mut settings = settings();
+    settings.policies = only("198.19.1.0/24");
+    let mut rib = Rib::new(settings);
+    rib.originate(t, net("198.19.1.0/24"), None);
+    rib.originate(t, net("198.19.2.0/24"), None);
+    let mut tor = peer(1, Kind::External);
+    tor.export_policy = "tor".into();
+    tor.import_policy = "tor".into();
+    rib.peer_up(t, PeerId(1), tor);
+    rib.peer_up(t, PeerId(2), peer(2, Kind::NonClient));
+    let out = rib.poll_outbound(t);
+    assert_eq!(announced_to(&out, PeerId(1)), vec![net("198.19.1.0/24")]);
+    let outcome = rib.set_policies(t, only("198.19.2.0/24"));
+    assert_eq!(
+        outcome.route_refresh,
+        vec![
+            (PeerId(1), Family::IPV4_UNICAST),
+            (PeerId(1), Family::IPV6_UNICAST)
+        ],
+        "import changed, no stored copy: ask the peer"
+    );
+    let out = rib.poll_outbound(t);
+    let updates = updates_for(&out, PeerId(1), &CodecContext::new());
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[0].withdrawn, vec![Nlri::new(net("198.19.1.0/24"))]);
+    assert_eq!(updates[1].nlri, vec![Nlri::new(net("198.19.2.0/24"))]);
+    assert!(
+        received_by(&out, PeerId(2), &CodecContext::new()).is_empty(),
+        "peer 2 uses `all`"
+    );
+}
