@@ -53,10 +53,29 @@ pub enum Command {
     },
     /// Act on one neighbor.
     Neighbor(NeighborCommand),
+    /// Routes in the Loc-RIB: every path per prefix, best first.
+    Routes(RoutesCommand),
+    /// Routes podroute has in the kernel, and failed installs with why.
+    Fib(Output),
     /// Re-read the configuration; sessions whose settings did not change stay up.
     Reload(Output),
     /// Decode BGP messages (hex, one per line, or a raw byte stream) to JSON.
     Decode(DecodeOptions),
+}
+
+/// `podroute routes [PREFIX]`.
+#[derive(Debug, Args)]
+pub struct RoutesCommand {
+    /// One prefix, e.g. 198.19.1.0/24.
+    pub prefix: Option<String>,
+    /// Only this family.
+    #[arg(long)]
+    pub family: Option<FamilyName>,
+    /// Show the decision step at which each non-best path lost.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 /// `podroute neighbor ADDR ACTION`.

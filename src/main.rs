@@ -34,6 +34,12 @@ fn main() -> ExitCode {
         Command::Neighbor(command) => commands::remote(&socket, async |client| {
             commands::neighbor(client, &command, command.output).await
         }),
+        Command::Routes(query) => commands::remote(&socket, async |client| {
+            commands::routes(client, &query).await
+        }),
+        Command::Fib(output) => {
+            commands::remote(&socket, async |client| commands::fib(client, output).await)
+        }
         Command::Reload(output) => commands::remote(&socket, async |client| {
             commands::reload(client, output).await
         }),

@@ -47,15 +47,18 @@ fn directory(test: &str) -> PathBuf {
     directory
 }
 
+/// The end of every test config: its own socket, no metrics listener, and
+/// `[fib] enabled = false`, because these daemons run on the host, whose
+/// routing table is not theirs to change (the netlink tests use namespaces).
+fn tail(socket: &Path) -> String {
+    format!("[fib]\nenabled = false\n\n[api]\nsocket = {socket:?}\nmetrics = \"\"\n")
+}
+
 fn start(directory: &Path, name: &str, config: &str) -> Daemon {
     let config_path = directory.join(format!("{name}.toml"));
     let socket = directory.join(format!("{name}.sock"));
     let log = directory.join(format!("{name}.log"));
-    std::fs::write(
-        &config_path,
-        format!("{config}\n[api]\nsocket = {socket:?}\nmetrics = \"\"\n"),
-    )
-    .unwrap();
+    std::fs::write(&config_path, format!("{config}\n{}", tail(&socket))).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_podroute"))
         .args(["daemon", "--config"])
         .arg(&config_path)
@@ -235,7 +238,7 @@ fn reload_keeps_unchanged_sessions_and_refuses_a_broken_file() {
     let before = neighbor(&first, "127.0.0.32");
 
     // Add a neighbor, change the kept one's description: no reset for it.
-    let api = format!("\n[api]\nsocket = {:?}\nmetrics = \"\"\n", first.socket);
+    let api = format!("\n{}", tail(&first.socket));
     let added = format!(
         "{}\ndescription = \"node b\"\n\n[[neighbor]]\naddress = \"127.0.0.33\"\nasn = 64512\nport = 1791\npassive = true\n{api}",
         config_a.trim_end()
@@ -343,4 +346,93 @@ fn every_key_the_api_returns_is_documented_in_docs_api_md() {
             "docs/api.md does not document `{key}`"
         );
     }
+}
+
+#[test]
+fn originated_prefixes_reach_the_other_node_and_routes_explain_the_choice() {
+    let directory = directory("routes");
+    let config_a = PAIR_A
+        .replace("127.0.0.21", "127.0.0.51")
+        .replace("127.0.0.22", "127.0.0.52");
+    let config_b = PAIR_B
+        .replace("127.0.0.21", "127.0.0.51")
+        .replace("127.0.0.22", "127.0.0.52");
+    let first = start(
+        &directory,
+        "a",
+        &format!("{config_a}\n[[originate]]\nprefix = \"198.19.1.0/24\"\n"),
+    );
+    let second = start(
+        &directory,
+        "b",
+        &format!("{config_b}\n[[originate]]\nprefix = \"198.19.2.0/24\"\n"),
+    );
+    let routes = |daemon: &Daemon| -> Value {
+        let (stdout, stderr, ok) = cli(daemon, &["routes", "--json"]);
+        assert!(ok, "routes --json failed: {stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    wait(&first, "B's prefix learned", |daemon| {
+        routes(daemon)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|prefix| prefix["prefix"] == "198.19.2.0/24")
+    });
+    wait(&second, "A's prefix learned", |daemon| {
+        routes(daemon)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|prefix| prefix["prefix"] == "198.19.1.0/24")
+    });
+    let learned = routes(&first)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|prefix| prefix["prefix"] == "198.19.2.0/24")
+        .cloned()
+        .unwrap();
+    let path = &learned["paths"][0];
+    assert_eq!(path["peer_address"], "127.0.0.52");
+    assert_eq!(
+        path["next_hop"]["address"], "127.0.0.52",
+        "iBGP: our own prefix goes out with next hop self"
+    );
+    assert_eq!(path["attributes"]["local_pref"], 100);
+    assert_eq!(path["best"], true);
+
+    wait(&first, "counters", |daemon| {
+        neighbor(daemon, "127.0.0.52")["prefixes_advertised"] == 1
+    });
+    let counters = neighbor(&first, "127.0.0.52");
+    assert_eq!(counters["prefixes_received"], 1);
+    assert_eq!(counters["prefixes_accepted"], 1);
+
+    let (table, _, ok) = cli(&first, &["routes", "198.19.2.0/24", "--explain"]);
+    assert!(ok);
+    assert!(
+        table.contains("*>  198.19.2.0/24  127.0.0.52  127.0.0.52"),
+        "{table}"
+    );
+
+    let (_, stderr, ok) = cli(&first, &["fib"]);
+    assert!(!ok, "the FIB is off in this test");
+    assert!(stderr.contains("[fib] enabled = false"), "{stderr}");
+
+    // A withdrawn origination disappears from the other node.
+    std::fs::write(
+        &second.config,
+        format!("{config_b}\n{}", tail(&second.socket)),
+    )
+    .unwrap();
+    let (_, stderr, ok) = cli(&second, &["reload"]);
+    assert!(ok, "{stderr}");
+    wait(&first, "B's prefix withdrawn", |daemon| {
+        !routes(daemon)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|prefix| prefix["prefix"] == "198.19.2.0/24")
+    });
 }

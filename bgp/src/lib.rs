@@ -19,5 +19,5 @@
 
 pub mod rib;
 pub mod session;
-pub mod wire;
 pub mod speaker;
+pub mod wire;

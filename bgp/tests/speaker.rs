@@ -13,10 +13,12 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use bgp::rib::RibSettings;
 use bgp::session::{ExpectedPeerAs, SessionConfig};
 use bgp::speaker::transport::TransportSettings;
 use bgp::speaker::{
-    self, ListenRangeSettings, NeighborSettings, NeighborStatus, SpeakerConfig, SpeakerHandle,
+    self, ListenRangeSettings, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig,
+    SpeakerHandle,
 };
 
 fn loopback(last: u8) -> IpAddr {
@@ -41,6 +43,7 @@ fn neighbor(local: u8, remote: u8, port: u16, passive: bool) -> NeighborSettings
             ..Default::default()
         },
         route_reflector_client: false,
+        routing: NeighborRouting::open(),
         description: None,
         shutdown: false,
     }
@@ -58,8 +61,10 @@ fn speaker(
         neighbors,
         listen_ranges,
         connection: Default::default(),
+        rib: RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, local)),
+        originate: vec![],
     };
-    speaker::spawn(config).unwrap().0
+    speaker::spawn(config, Default::default()).unwrap().0
 }
 
 /// Polls until `condition` holds for the neighbor at `address`; the bound

@@ -8,6 +8,8 @@
 //! | POST | `/neighbors/{address}/shutdown` | `{"message": "..."}` optional |
 //! | POST | `/neighbors/{address}/enable` | start a shut-down neighbor |
 //! | POST | `/neighbors/{address}/reset` | Cease / Administrative Reset, `{"message"}` optional |
+//! | GET | `/routes?prefix=P&family=ipv4|ipv6&explain=true` | Loc-RIB paths per prefix |
+//! | GET | `/fib` | routes podroute has in the kernel, failures, conflicts |
 //! | POST | `/reload` | re-read the config file: `{"changes": [...]}`, or 422 with `{"errors": [...]}` |
 //!
 //! Every error is `{"error": "..."}` with a fitting status code.
@@ -15,7 +17,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,6 +42,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/neighbors/{address}/shutdown", post(shutdown))
         .route("/neighbors/{address}/enable", post(enable))
         .route("/neighbors/{address}/reset", post(reset))
+        .route("/routes", get(routes))
+        .route("/fib", get(fib))
         .route("/reload", post(reload))
         .fallback(|| async {
             error(
@@ -210,5 +214,69 @@ async fn reload(State(daemon): State<Arc<Daemon>>) -> Response {
             format!("these changes need a restart of the daemon, nothing was applied: {}", keys.join(", ")),
         ),
         Err(ReloadError::Stopped) => stopped(),
+    }
+}
+
+/// The query of `GET /routes`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RoutesQuery {
+    /// One prefix, exactly.
+    pub prefix: Option<String>,
+    /// `ipv4` or `ipv6`.
+    pub family: Option<String>,
+    /// Say at which decision step each non-best path lost.
+    pub explain: Option<bool>,
+}
+
+async fn routes(State(daemon): State<Arc<Daemon>>, Query(query): Query<RoutesQuery>) -> Response {
+    let prefix = match query
+        .prefix
+        .as_deref()
+        .map(str::parse::<ipnetwork::IpNetwork>)
+    {
+        None => None,
+        Some(Ok(prefix)) => Some(prefix),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("{:?} is not a prefix", query.prefix.unwrap_or_default()),
+            );
+        }
+    };
+    let family = match query.family.as_deref() {
+        None => None,
+        Some("ipv4") => Some(bgp::wire::Family::IPV4_UNICAST),
+        Some("ipv6") => Some(bgp::wire::Family::IPV6_UNICAST),
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("family {other:?} is not ipv4 or ipv6"),
+            );
+        }
+    };
+    let filter = bgp::rib::RouteFilter {
+        prefix,
+        family,
+        explain: query.explain.unwrap_or(false),
+    };
+    match daemon.speaker.routes(filter).await {
+        Ok(routes) => Json(routes).into_response(),
+        Err(_) => stopped(),
+    }
+}
+
+async fn fib(State(daemon): State<Arc<Daemon>>) -> Response {
+    let Some(kernel) = &daemon.kernel else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "kernel programming is off ([fib] enabled = false)".into(),
+        );
+    };
+    match kernel.status().await {
+        Ok(status) => Json(status).into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the kernel synchronizer has stopped".into(),
+        ),
     }
 }

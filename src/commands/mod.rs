@@ -6,7 +6,9 @@
     reason = "serde_json::Value[key] yields Null for a missing key; it cannot panic"
 )]
 
+pub mod fib;
 pub mod neighbors;
+pub mod routes;
 pub mod table;
 
 use std::path::Path;
@@ -163,5 +165,53 @@ pub async fn neighbor(
             command.address,
             answer["result"].as_str().unwrap_or(verb)
         )
+    })
+}
+
+/// `podroute routes [PREFIX]`.
+pub async fn routes(
+    client: &Client,
+    query: &crate::cli::RoutesCommand,
+) -> Result<String, ClientError> {
+    let mut parameters = Vec::new();
+    if let Some(prefix) = &query.prefix {
+        parameters.push(format!("prefix={prefix}"));
+    }
+    if let Some(family) = query.family {
+        parameters.push(format!(
+            "family={}",
+            if family == crate::cli::FamilyName::Ipv4 {
+                "ipv4"
+            } else {
+                "ipv6"
+            }
+        ));
+    }
+    if query.explain {
+        parameters.push("explain=true".into());
+    }
+    let path = if parameters.is_empty() {
+        "/routes".to_owned()
+    } else {
+        format!("/routes?{}", parameters.join("&"))
+    };
+    let answer = client.get(&path).await?;
+    Ok(if query.output.json {
+        pretty(&answer)
+    } else {
+        routes::render(
+            answer.as_array().map(Vec::as_slice).unwrap_or_default(),
+            query.explain,
+        )
+    })
+}
+
+/// `podroute fib`.
+pub async fn fib(client: &Client, output: Output) -> Result<String, ClientError> {
+    let answer = client.get("/fib").await?;
+    Ok(if output.json {
+        pretty(&answer)
+    } else {
+        fib::render(&answer)
     })
 }

@@ -13,12 +13,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bgp::speaker::SpeakerHandle;
+use bgp::speaker::{SpeakerHandle, SpeakerOutputs};
 use config::{Config, Effect};
+use fib::{NetlinkFib, NetlinkFibConfig};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::api;
+use crate::kernel::{self, KernelHandle, KernelSettings};
 
 /// What the control API and the signal handlers share.
 pub struct Daemon {
@@ -26,6 +28,8 @@ pub struct Daemon {
     pub speaker: SpeakerHandle,
     /// When the daemon started.
     pub started: Instant,
+    /// The kernel synchronizer, when `[fib] enabled`.
+    pub kernel: Option<KernelHandle>,
     config_path: PathBuf,
     config: tokio::sync::Mutex<Config>,
 }
@@ -72,7 +76,17 @@ impl Daemon {
             .map_err(|_| ReloadError::Stopped)?;
         // The diff already names every change; the speaker adds which
         // sessions it had to reset for them.
-        changes.extend(applied.into_iter().filter(|line| line.contains("reset")));
+        changes.extend(
+            applied
+                .into_iter()
+                .filter(|line| line.contains("reset") || line.contains("refresh")),
+        );
+        if let Some(kernel) = &self.kernel {
+            let originated = KernelSettings::from_config(&new).originated;
+            if kernel.set_originated(originated).await.is_err() {
+                warn!("the kernel synchronizer has stopped; originated blackholes not updated");
+            }
+        }
         *current = new;
         Ok(changes)
     }
@@ -123,8 +137,37 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
     let listener = api::socket::bind(&socket_path, config.api.socket_mode)
         .await
         .map_err(|error| format!("control socket {}: {error}", socket_path.display()))?;
-    let (speaker, speaker_task) = bgp::speaker::spawn(speaker_config::speaker_config(&config))
-        .map_err(|error| error.to_string())?;
+    let (fib_updates, fib_receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (converged, converged_receiver) = tokio::sync::oneshot::channel();
+    let kernel = if config.fib.enabled {
+        let fib = NetlinkFib::new(NetlinkFibConfig {
+            table: config.fib.table,
+            protocol: config.fib.protocol,
+            ..NetlinkFibConfig::default()
+        })
+        .map_err(|error| format!("netlink: {error}"))?;
+        let handle = kernel::spawn_netlink(fib, KernelSettings::from_config(&config), fib_receiver)
+            .map_err(|error| format!("watching kernel routes: {error}"))?;
+        Some(handle)
+    } else {
+        None
+    };
+    let outputs = SpeakerOutputs {
+        fib: kernel.is_some().then_some(fib_updates),
+        converged: Some(converged),
+    };
+    if let Some(kernel) = kernel.clone() {
+        // Routes left from before a restart are swept once every neighbor
+        // has re-sent its table (or the kernel task's own timer runs out).
+        tokio::spawn(async move {
+            if converged_receiver.await.is_ok() {
+                let _ = kernel.end_of_rib_all().await;
+            }
+        });
+    }
+    let (speaker, speaker_task) =
+        bgp::speaker::spawn(speaker_config::speaker_config(&config), outputs)
+            .map_err(|error| error.to_string())?;
     info!(
         asn = config.router.asn,
         router_id = %config.router.router_id,
@@ -135,6 +178,7 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
     let daemon = Arc::new(Daemon {
         speaker: speaker.clone(),
         started: Instant::now(),
+        kernel: kernel.clone(),
         config_path: config_path.to_owned(),
         config: tokio::sync::Mutex::new(config),
     });
@@ -161,6 +205,22 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
     info!("stopping: sending Cease to every neighbor");
     let _ = speaker.stop(Some("podroute is shutting down".into())).await;
     let _ = speaker_task.await;
+    if let Some(kernel) = &kernel {
+        let keep = daemon.config().await.fib.keep_on_shutdown;
+        match kernel.shutdown(keep).await {
+            Ok(report) => info!(
+                ?report,
+                keep,
+                "kernel routes {}",
+                if keep {
+                    "kept for graceful restart"
+                } else {
+                    "removed"
+                }
+            ),
+            Err(_) => warn!("the kernel synchronizer had already stopped"),
+        }
+    }
     api_task.abort();
     let _ = std::fs::remove_file(&socket_path);
     info!("stopped");

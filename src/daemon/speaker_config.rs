@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
+use bgp::rib::{self, RibSettings};
 use bgp::session::{ExpectedPeerAs, LocalCapabilities, SessionConfig};
 use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{ListenRangeSettings, NeighborSettings, SpeakerConfig};
+use bgp::speaker::{ListenRangeSettings, NeighborRouting, NeighborSettings, SpeakerConfig};
 use bgp::wire::{
     AddPathMode, Afi, ExtendedNextHopEntry, Family, GracefulRestart, GracefulRestartFamily,
 };
@@ -69,6 +70,94 @@ pub fn speaker_config(config: &Config) -> SpeakerConfig {
         neighbors,
         listen_ranges,
         connection: Default::default(),
+        rib: rib_settings(config),
+        originate: config
+            .originate
+            .iter()
+            .map(|originate| originate.prefix)
+            .collect(),
+    }
+}
+
+/// The decision process, reflection and policy settings of `[router]` and
+/// `[[policy]]`.
+fn rib_settings(config: &Config) -> RibSettings {
+    let mut settings = RibSettings::new(config.router.asn, config.router.router_id);
+    settings.cluster_id = config.router.cluster_id;
+    settings.max_paths = u8::try_from(config.router.max_paths)
+        .unwrap_or(u8::MAX)
+        .max(1);
+    settings.relax_as_path = config.router.relax_as_path;
+    settings.always_compare_med = config.router.always_compare_med;
+    settings.coalesce_window = config.router.update_delay;
+    settings.policies = config
+        .policies
+        .iter()
+        .map(|(name, policy)| (name.clone(), rib_policy(policy)))
+        .collect();
+    settings
+}
+
+fn rib_policy(policy: &config::Policy) -> rib::Policy {
+    let large = |communities: &BTreeSet<config::LargeCommunity>| {
+        communities
+            .iter()
+            .map(|community| bgp::wire::LargeCommunity {
+                global_admin: community.global,
+                local_data_1: community.local1,
+                local_data_2: community.local2,
+            })
+            .collect()
+    };
+    let plain = |communities: &BTreeSet<config::Community>| {
+        communities.iter().map(|community| community.0).collect()
+    };
+    rib::Policy {
+        name: policy.name.clone(),
+        terms: policy
+            .terms
+            .iter()
+            .map(|term| rib::Term {
+                name: term.name.clone(),
+                matches: rib::TermMatch {
+                    prefixes: term
+                        .matches
+                        .prefixes
+                        .iter()
+                        .map(|filter| rib::PrefixFilter {
+                            prefix: filter.prefix,
+                            ge: filter.ge,
+                            le: filter.le,
+                        })
+                        .collect(),
+                    communities: plain(&term.matches.communities),
+                    large_communities: large(&term.matches.large_communities),
+                    as_path_length: term.matches.as_path_length.map(|length| rib::AsPathLength {
+                        min: length.min,
+                        max: length.max,
+                    }),
+                    neighbors: term.matches.neighbors.clone(),
+                },
+                set: rib::TermSet {
+                    local_pref: term.set.local_pref,
+                    med: term.set.med,
+                    add_communities: plain(&term.set.add_communities),
+                    remove_communities: plain(&term.set.remove_communities),
+                    add_large_communities: large(&term.set.add_large_communities),
+                    remove_large_communities: large(&term.set.remove_large_communities),
+                    prepend_as: term.set.prepend_as,
+                },
+                action: match term.action {
+                    config::PolicyAction::Accept => rib::PolicyAction::Accept,
+                    config::PolicyAction::Reject => rib::PolicyAction::Reject,
+                    config::PolicyAction::Next => rib::PolicyAction::Next,
+                },
+            })
+            .collect(),
+        default: match policy.default {
+            config::PolicyDefault::Accept => rib::PolicyDefault::Accept,
+            config::PolicyDefault::Reject => rib::PolicyDefault::Reject,
+        },
     }
 }
 
@@ -132,10 +221,31 @@ fn neighbor_settings(config: &Config, neighbor: &Neighbor) -> NeighborSettings {
         },
         source_address: neighbor.source_address,
     };
+    let routing = NeighborRouting {
+        next_hop: match neighbor.next_hop {
+            config::NextHopMode::Auto => rib::NextHopMode::Auto,
+            config::NextHopMode::SelfAddress => rib::NextHopMode::SelfAddress,
+            config::NextHopMode::Keep => rib::NextHopMode::Keep,
+        },
+        import_policy: neighbor.import.clone(),
+        export_policy: neighbor.export.clone(),
+        allowas_in: neighbor.allowas_in,
+        max_prefixes: neighbor.max_prefixes.map(|limit| rib::MaxPrefixes {
+            limit: limit.limit,
+            action: match limit.action {
+                config::MaxPrefixAction::Warn => rib::MaxPrefixAction::Warn,
+                config::MaxPrefixAction::Teardown => rib::MaxPrefixAction::Teardown,
+            },
+        }),
+        max_prefixes_restart: neighbor.max_prefixes.and_then(|limit| limit.restart_after),
+        soft_reconfiguration_inbound: neighbor.soft_reconfiguration_inbound,
+        add_path_send: neighbor.add_path.send,
+    };
     NeighborSettings {
         session,
         port: neighbor.port,
         transport,
+        routing,
         route_reflector_client: neighbor.route_reflector_client,
         description: neighbor.description.clone(),
         shutdown: neighbor.shutdown,

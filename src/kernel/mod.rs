@@ -21,10 +21,6 @@
 //! at our metric are ever replaced or removed; another protocol's route in
 //! the way is reported as a conflict and left alone.
 
-// The daemon wires the synchronizer in a later step; until then only the
-// tests use much of this module.
-#![allow(dead_code, unused_imports)]
-
 pub mod batch;
 pub mod events;
 pub mod netlink;
@@ -37,8 +33,6 @@ pub mod task;
 #[cfg(test)]
 mod tests;
 
-pub use netlink::{forward_events, spawn_netlink};
-pub use settings::{Backoff, KernelSettings, Originated};
-pub use status::{ConflictedRoute, FailedRoute, FibStatus, InstalledNextHop, InstalledRoute};
-pub use synchronizer::{Counters, Synchronizer};
-pub use task::{Kernel, KernelHandle, KernelRoutes, KernelStopped, ShutdownReport, spawn};
+pub use netlink::spawn_netlink;
+pub use settings::KernelSettings;
+pub use task::KernelHandle;

@@ -231,6 +231,7 @@ impl Synchronizer {
     }
 
     /// True once stale routes from before the start have been swept.
+    #[cfg_attr(not(test), allow(dead_code, reason = "the tests' view of the sweep"))]
     pub fn swept(&self) -> bool {
         self.sweep.done
     }

@@ -76,6 +76,10 @@ enum Command {
     EndOfRibAll,
     SetOriginated(Vec<Originated>),
     Status(oneshot::Sender<FibStatus>),
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "tests wait on it for the queue to drain")
+    )]
     Settled(oneshot::Sender<()>),
     Shutdown {
         keep: bool,
@@ -114,6 +118,10 @@ impl KernelHandle {
 
     /// Waits until every update and event queued before this call has been
     /// applied and nothing is left to do but timers.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "tests wait on it for the queue to drain")
+    )]
     pub async fn settled(&self) -> Result<(), KernelStopped> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Settled(reply)).await?;

@@ -8,6 +8,7 @@ use ipnetwork::IpNetwork;
 
 use super::connection::ConnectionSettings;
 use super::transport::TransportSettings;
+use crate::rib::{MaxPrefixes, NextHopMode, RibSettings};
 use crate::session::SessionConfig;
 
 /// The whole speaker configuration.
@@ -25,6 +26,11 @@ pub struct SpeakerConfig {
     pub listen_ranges: Vec<ListenRangeSettings>,
     /// Per-connection task settings.
     pub connection: ConnectionSettings,
+    /// Decision process, reflection and policies.
+    pub rib: RibSettings,
+    /// This host's own prefixes (its pod CIDRs), advertised to every neighbor
+    /// whose export policy allows them.
+    pub originate: Vec<IpNetwork>,
 }
 
 /// One neighbor: its session, its transport, and its place in the RIB.
@@ -38,6 +44,8 @@ pub struct NeighborSettings {
     pub transport: TransportSettings,
     /// Route reflection client (RFC 4456).
     pub route_reflector_client: bool,
+    /// How the RIB treats the neighbor's routes and what it sends it.
+    pub routing: NeighborRouting,
     /// Free text shown by `podroute neighbors`.
     pub description: Option<String>,
     /// Administratively down: configured but not started.
@@ -56,6 +64,56 @@ impl NeighborSettings {
         self.session != other.session
             || self.port != other.port
             || self.transport != other.transport
+            || self.route_reflector_client != other.route_reflector_client
+            || self.routing.needs_reset_for(&other.routing)
+    }
+}
+
+/// The RIB's view of a neighbor beyond what its OPEN negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborRouting {
+    /// Next hop on routes sent to it.
+    pub next_hop: NextHopMode,
+    /// Import policy name.
+    pub import_policy: String,
+    /// Export policy name.
+    pub export_policy: String,
+    /// Accept routes with our AS this many times in AS_PATH.
+    pub allowas_in: u8,
+    /// Prefix limit and what to do past it (RFC 4486).
+    pub max_prefixes: Option<MaxPrefixes>,
+    /// After a prefix-limit teardown, start the session again after this long
+    /// (never, when `None`).
+    pub max_prefixes_restart: Option<std::time::Duration>,
+    /// Keep routes before import policy so a policy change needs no refresh.
+    pub soft_reconfiguration_inbound: bool,
+    /// Paths per prefix to send where ADD-PATH send was negotiated (RFC 7911).
+    pub add_path_send: u8,
+}
+
+impl NeighborRouting {
+    /// Routing for an iBGP full-mesh neighbor: everything in and out.
+    pub fn open() -> NeighborRouting {
+        NeighborRouting {
+            next_hop: NextHopMode::Auto,
+            import_policy: "all".into(),
+            export_policy: "all".into(),
+            allowas_in: 0,
+            max_prefixes: None,
+            max_prefixes_restart: None,
+            soft_reconfiguration_inbound: false,
+            add_path_send: 0,
+        }
+    }
+
+    /// Whether a change needs the session reset; policy and prefix-limit
+    /// changes do not (policies are applied with a route refresh or the
+    /// stored pre-policy routes).
+    pub fn needs_reset_for(&self, other: &NeighborRouting) -> bool {
+        self.next_hop != other.next_hop
+            || self.allowas_in != other.allowas_in
+            || self.soft_reconfiguration_inbound != other.soft_reconfiguration_inbound
+            || self.add_path_send != other.add_path_send
     }
 }
 

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use config::{ListenRangeSettings, NeighborSettings, SpeakerConfig};
-pub use owner::Command;
+pub use config::{ListenRangeSettings, NeighborRouting, NeighborSettings, SpeakerConfig};
+pub use owner::{Command, SpeakerOutputs};
 pub use status::NeighborStatus;
 
 /// The error a handle returns once the speaker has stopped.
@@ -49,7 +49,10 @@ pub struct SpeakerHandle {
 
 /// Binds the listeners and starts the speaker. Fails when a listen address
 /// cannot be bound (in use, or not on this host).
-pub fn spawn(config: SpeakerConfig) -> io::Result<(SpeakerHandle, JoinHandle<()>)> {
+pub fn spawn(
+    config: SpeakerConfig,
+    outputs: SpeakerOutputs,
+) -> io::Result<(SpeakerHandle, JoinHandle<()>)> {
     let keys = owner::listener_keys(&config);
     let (accepted_sender, accepted) = mpsc::channel(256);
     let mut listeners = Vec::new();
@@ -69,7 +72,7 @@ pub fn spawn(config: SpeakerConfig) -> io::Result<(SpeakerHandle, JoinHandle<()>
         .map(|listener| listener.local_addr())
         .collect::<io::Result<Vec<_>>>()?;
     let (commands_sender, commands) = mpsc::channel(64);
-    let (owner, inboxes) = owner::Owner::new(config, listeners, commands, accepted);
+    let (owner, inboxes) = owner::Owner::new(config, listeners, commands, accepted, outputs);
     let task = tokio::spawn(owner.run(inboxes));
     Ok((
         SpeakerHandle {
@@ -102,6 +105,15 @@ impl SpeakerHandle {
     /// Every neighbor's status, sorted by address.
     pub async fn neighbors(&self) -> Result<Vec<NeighborStatus>, SpeakerStopped> {
         self.ask(Command::Neighbors).await
+    }
+
+    /// Loc-RIB routes matching `filter`, with every path and, when asked,
+    /// why each loser lost.
+    pub async fn routes(
+        &self,
+        filter: crate::rib::RouteFilter,
+    ) -> Result<Vec<crate::rib::PrefixView>, SpeakerStopped> {
+        self.ask(|reply| Command::Routes { filter, reply }).await
     }
 
     /// Shuts a neighbor down administratively (Cease / Administrative

@@ -28,6 +28,13 @@ pub struct Neighbor {
     pub connections: BTreeMap<ConnectionId, ConnectionHandle>,
     /// Next number for an inbound connection id.
     pub next_inbound: u64,
+    /// The peer's graceful restart time from its last OPEN (RFC 4724 §3):
+    /// how long its routes are kept when the session drops.
+    pub restart_time: Option<std::time::Duration>,
+    /// Families negotiated on the current session.
+    pub families: std::collections::BTreeSet<crate::wire::Family>,
+    /// When to start again after a prefix-limit teardown.
+    pub restart_at: Option<std::time::Instant>,
 }
 
 impl Neighbor {
@@ -40,6 +47,9 @@ impl Neighbor {
             dynamic,
             connections: BTreeMap::new(),
             next_inbound: 0,
+            restart_time: None,
+            families: Default::default(),
+            restart_at: None,
         }
     }
 
@@ -81,6 +91,16 @@ impl Neighbor {
             .and_then(Session::negotiated)
             .map(|negotiated| negotiated.encode_context())
             .unwrap_or_else(CodecContext::legacy)
+    }
+
+    /// When this neighbor next needs the owner: its FSM's timers, or a
+    /// restart after a prefix-limit teardown.
+    pub fn next_timeout(&self) -> Option<std::time::Instant> {
+        self.peer
+            .next_timeout()
+            .into_iter()
+            .chain(self.restart_at)
+            .min()
     }
 
     /// Whether a dynamic neighbor has nothing left and can be forgotten.

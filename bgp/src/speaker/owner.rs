@@ -25,8 +25,9 @@ use super::neighbor::{Neighbor, NeighborId};
 use super::routing::Routing;
 use super::status::{NeighborFacts, NeighborStatus};
 use super::transport;
+use crate::rib::{FibUpdate, PrefixView, RouteFilter};
 use crate::session::{Action, ConnectionId, Input, State};
-use crate::wire::{Message, Notification};
+use crate::wire::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 
 /// Cease subcode 3, Peer De-configured (RFC 4486 §4).
 const PEER_DECONFIGURED: u8 = 3;
@@ -64,6 +65,13 @@ pub enum Command {
         /// Whether the neighbor was found.
         reply: oneshot::Sender<bool>,
     },
+    /// Loc-RIB routes matching a filter.
+    Routes {
+        /// Which prefixes, and whether to explain the decision.
+        filter: RouteFilter,
+        /// The routes.
+        reply: oneshot::Sender<Vec<PrefixView>>,
+    },
     /// Apply a new configuration, resetting only neighbors whose session
     /// settings changed.
     Reconfigure {
@@ -81,6 +89,17 @@ pub enum Command {
     },
 }
 
+/// Where the speaker sends what it produces besides BGP messages.
+#[derive(Debug, Default)]
+pub struct SpeakerOutputs {
+    /// Forwarding changes for the kernel, in batches.
+    pub fib: Option<mpsc::UnboundedSender<Vec<FibUpdate>>>,
+    /// Fired once, when every configured neighbor that is not shut down is
+    /// Established and has sent End-of-RIB for each of its families: the
+    /// moment to sweep routes left over from before a restart.
+    pub converged: Option<oneshot::Sender<()>>,
+}
+
 struct ConnectOutcome {
     address: IpAddr,
     connection: ConnectionId,
@@ -96,6 +115,7 @@ pub(super) struct Owner {
     next_neighbor: u32,
     listeners: Vec<Arc<TcpListener>>,
     routing: Routing,
+    outputs: SpeakerOutputs,
     connection_events: mpsc::Sender<ConnectionEvent>,
     connect_outcomes: mpsc::Sender<ConnectOutcome>,
 }
@@ -114,13 +134,15 @@ impl Owner {
         listeners: Vec<Arc<TcpListener>>,
         commands: mpsc::Receiver<Command>,
         accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
+        outputs: SpeakerOutputs,
     ) -> (Owner, Inboxes) {
         // Bounded: a peer that floods us fills this and stalls its own
         // reader, not the daemon's memory.
         let (connection_events, connection_events_receiver) = mpsc::channel(1024);
         let (connect_outcomes, connect_outcomes_receiver) = mpsc::channel(256);
         let owner = Owner {
-            routing: Routing::new(&config),
+            routing: Routing::new(Instant::now(), &config),
+            outputs,
             config,
             neighbors: BTreeMap::new(),
             sockets: BTreeMap::new(),
@@ -175,18 +197,18 @@ impl Owner {
     fn next_deadline(&self) -> Option<Instant> {
         self.neighbors
             .values()
-            .filter_map(|neighbor| neighbor.peer.next_timeout())
+            .filter_map(Neighbor::next_timeout)
             .chain(self.routing.next_deadline())
             .min()
     }
 
     fn timeouts(&mut self, now: Instant) {
+        self.routing.handle_timeouts(now);
         let due: Vec<IpAddr> = self
             .neighbors
             .iter()
             .filter(|(_, neighbor)| {
                 neighbor
-                    .peer
                     .next_timeout()
                     .is_some_and(|deadline| deadline <= now)
             })
@@ -194,6 +216,16 @@ impl Owner {
             .collect();
         for address in due {
             if let Some(neighbor) = self.neighbors.get_mut(&address) {
+                if neighbor.restart_at.is_some_and(|at| at <= now) {
+                    neighbor.restart_at = None;
+                    info!(neighbor = %address, "restarting after the prefix limit teardown");
+                    let start = if neighbor.settings.session.passive {
+                        Input::ManualStartPassive
+                    } else {
+                        Input::ManualStart
+                    };
+                    neighbor.peer.handle(now, start);
+                }
                 neighbor.peer.handle_timeout(now);
             }
             self.drive(now, address);
@@ -291,6 +323,11 @@ impl Owner {
                         .connections
                         .get(&connection)
                         .map(|handle| handle.local);
+                    neighbor.restart_time = negotiated
+                        .peer_graceful_restart
+                        .as_ref()
+                        .map(|restart| Duration::from_secs(u64::from(restart.restart_time)));
+                    neighbor.families = negotiated.families.clone();
                     let id = neighbor.id;
                     let settings = neighbor.settings.clone();
                     self.routing.peer_up(now, id, &settings, &negotiated, local);
@@ -301,16 +338,26 @@ impl Owner {
                 } => {
                     info!(neighbor = %address, ?reason, retain_routes, "session down");
                     let id = neighbor.id;
-                    self.routing.peer_down(now, id, retain_routes);
+                    let retain_for = neighbor.restart_time.filter(|_| retain_routes);
+                    self.routing.peer_down(now, id, retain_for);
                 }
                 Action::DeliverUpdate(update) => {
                     let id = neighbor.id;
+                    let end_of_rib = update.is_end_of_rib().is_some();
                     if let Some(notification) = self.routing.receive_update(now, id, *update) {
                         if let Some(neighbor) = self.neighbors.get_mut(&address) {
+                            neighbor.restart_at = neighbor
+                                .settings
+                                .routing
+                                .max_prefixes_restart
+                                .map(|after| now + after);
                             neighbor
                                 .peer
                                 .handle(now, Input::AutomaticStop { notification });
                         }
+                    }
+                    if end_of_rib {
+                        self.check_converged();
                     }
                 }
                 Action::DeliverRouteRefresh(refresh) => {
@@ -513,8 +560,40 @@ impl Owner {
         }
     }
 
-    /// Sends what the RIB has queued, encoded once per update group.
+    /// Fires the `converged` output once every configured neighbor that is
+    /// not shut down is Established and has sent End-of-RIB for each family.
+    fn check_converged(&mut self) {
+        if self.outputs.converged.is_none() {
+            return;
+        }
+        let mut expected = BTreeMap::new();
+        for neighbor in self
+            .neighbors
+            .values()
+            .filter(|neighbor| !neighbor.dynamic && !neighbor.settings.shutdown)
+        {
+            if neighbor.peer.state() != State::Established {
+                return;
+            }
+            expected.insert(neighbor.id, neighbor.families.clone());
+        }
+        if self.routing.end_of_rib_from_all(&expected) {
+            if let Some(converged) = self.outputs.converged.take() {
+                info!("End-of-RIB received from every neighbor");
+                let _ = converged.send(());
+            }
+        }
+    }
+
+    /// Sends what the RIB has queued, encoded once per update group, and
+    /// hands forwarding changes to the kernel task.
     fn flush_routes(&mut self, now: Instant) {
+        let changes = self.routing.poll_fib_changes();
+        if !changes.is_empty() {
+            if let Some(fib) = &self.outputs.fib {
+                let _ = fib.send(changes);
+            }
+        }
         for batch in self.routing.poll_outbound(now) {
             let count = batch.messages.len() as u64;
             for id in &batch.neighbors {
@@ -551,6 +630,9 @@ impl Owner {
         match command {
             Command::Neighbors(reply) => {
                 let _ = reply.send(self.statuses(now));
+            }
+            Command::Routes { filter, reply } => {
+                let _ = reply.send(self.routing.routes(filter));
             }
             Command::Shutdown {
                 address,
@@ -621,6 +703,7 @@ impl Owner {
     /// identity settings are unchanged keep their sessions (and uptime).
     fn reconfigure(&mut self, now: Instant, config: SpeakerConfig) -> Vec<String> {
         let mut changes = Vec::new();
+        let mut refreshes = Vec::new();
         let wanted: BTreeMap<IpAddr, NeighborSettings> = config
             .neighbors
             .iter()
@@ -660,7 +743,24 @@ impl Owner {
                 Some(neighbor) if neighbor.settings != settings => {
                     changes.push(format!("neighbor {address} changed: no reset needed"));
                     let was_shutdown = neighbor.settings.shutdown;
+                    let policy_changed = neighbor.settings.routing.import_policy
+                        != settings.routing.import_policy
+                        || neighbor.settings.routing.export_policy
+                            != settings.routing.export_policy;
                     neighbor.settings = settings;
+                    if policy_changed {
+                        let id = neighbor.id;
+                        let routing = neighbor.settings.routing.clone();
+                        refreshes.extend(self.routing.set_neighbor_policy(
+                            now,
+                            id,
+                            &routing.import_policy,
+                            &routing.export_policy,
+                        ));
+                    }
+                    let Some(neighbor) = self.neighbors.get_mut(&address) else {
+                        continue;
+                    };
                     match (was_shutdown, neighbor.settings.shutdown) {
                         (false, true) => self.feed(
                             now,
@@ -685,8 +785,21 @@ impl Owner {
                 }
             }
         }
-        self.routing.reconfigure(&config);
+        refreshes.extend(self.routing.reconfigure(now, &config).route_refresh);
         self.config = config;
+        for (id, family) in refreshes {
+            let Some(address) = self.address_of(id) else {
+                continue;
+            };
+            changes.push(format!(
+                "neighbor {address}: route refresh requested for {family}"
+            ));
+            let refresh = RouteRefresh {
+                family,
+                subtype: RouteRefreshSubtype::Request,
+            };
+            self.feed(now, address, Input::SendRouteRefresh(refresh));
+        }
         changes
     }
 
@@ -701,6 +814,8 @@ impl Owner {
             },
         );
         if let Some(mut neighbor) = self.neighbors.remove(&address) {
+            // A removed neighbor's routes go now, graceful restart or not.
+            self.routing.forget(now, neighbor.id);
             for handle in std::mem::take(&mut neighbor.connections).into_values() {
                 self.sockets.remove(&handle.id);
                 handle.close_after_flush();

@@ -1,21 +1,25 @@
 //! The owner task's side of the RIB: what the speaker tells it about
-//! sessions and UPDATEs, and what it asks of it (UPDATEs to send, counts).
+//! sessions and UPDATEs, and what it takes from it (UPDATEs to send,
+//! forwarding changes, counts).
 //!
-//! Until the RIB lands this keeps each neighbor's Adj-RIB-In as a set of
-//! prefixes, which is what `prefixes_received` reports; nothing is selected,
-//! advertised or programmed yet.
+//! The [`Rib`] is pure and keyed by [`PeerId`]; this adapter translates
+//! sessions into [`PeerInfo`], keeps the few per-session facts the RIB does
+//! not (the peer's graceful restart time, enhanced route refresh), and owns
+//! the stale-route timers of peers that are restarting (RFC 4724 §4.2).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ipnetwork::IpNetwork;
 
 use super::config::{NeighborSettings, SpeakerConfig};
 use super::neighbor::NeighborId;
 use super::status::RouteCounts;
+use crate::rib::{FibUpdate, MaxPrefixAction, PeerId, PeerInfo, PrefixView, Rib, RouteFilter};
 use crate::session::Negotiated;
-use crate::wire::{Family, Nlri, Notification, RouteRefresh, Update};
+use crate::wire::{Afi, Family, Notification, RouteRefresh, RouteRefreshSubtype, Update};
 
 /// UPDATEs encoded once for every neighbor in `neighbors` (an update group).
 #[derive(Debug, Clone)]
@@ -26,91 +30,309 @@ pub struct OutboundBatch {
     pub messages: Vec<Bytes>,
 }
 
-/// Route state of the speaker.
+/// What the speaker must do after a configuration change.
 #[derive(Debug, Default)]
+pub struct ReconfigureOutcome {
+    /// Ask these neighbors to send a family again (import policy changed and
+    /// no pre-policy copy is kept).
+    pub route_refresh: Vec<(NeighborId, Family)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SessionFacts {
+    enhanced_route_refresh: bool,
+}
+
+/// Route state of the speaker.
+#[derive(Debug)]
 pub struct Routing {
-    received: BTreeMap<NeighborId, BTreeSet<(Family, Nlri)>>,
+    rib: Rib,
+    sessions: BTreeMap<NeighborId, SessionFacts>,
+    /// When the stale routes of a restarting peer are given up (RFC 4724 §4.2).
+    stale_deadlines: BTreeMap<NeighborId, Instant>,
+    originated: BTreeSet<IpNetwork>,
+}
+
+fn peer(neighbor: NeighborId) -> PeerId {
+    PeerId(neighbor.0)
 }
 
 impl Routing {
-    /// Routing for a configuration.
-    pub fn new(_config: &SpeakerConfig) -> Routing {
-        Routing::default()
+    /// Routing for a configuration, with this host's prefixes originated.
+    pub fn new(now: Instant, config: &SpeakerConfig) -> Routing {
+        let mut routing = Routing {
+            rib: Rib::new(config.rib.clone()),
+            sessions: BTreeMap::new(),
+            stale_deadlines: BTreeMap::new(),
+            originated: BTreeSet::new(),
+        };
+        routing.set_originated(now, &config.originate);
+        routing
     }
 
-    /// When the RIB next needs the owner's attention (coalescing timers).
+    fn set_originated(&mut self, now: Instant, prefixes: &[IpNetwork]) {
+        let wanted: BTreeSet<IpNetwork> = prefixes.iter().copied().collect();
+        for prefix in self.originated.difference(&wanted) {
+            self.rib.withdraw_originated(now, *prefix);
+        }
+        for prefix in wanted.difference(&self.originated) {
+            self.rib.originate(now, *prefix, None);
+        }
+        self.originated = wanted;
+    }
+
+    /// When the RIB or a stale timer next needs the owner's attention.
     pub fn next_deadline(&self) -> Option<Instant> {
-        None
+        self.rib
+            .next_deadline()
+            .into_iter()
+            .chain(self.stale_deadlines.values().copied())
+            .min()
+    }
+
+    /// Runs the stale timers that are due.
+    pub fn handle_timeouts(&mut self, now: Instant) {
+        let due: Vec<NeighborId> = self
+            .stale_deadlines
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for neighbor in due {
+            self.stale_deadlines.remove(&neighbor);
+            tracing::info!(
+                neighbor = neighbor.0,
+                "restart time over: stale routes removed"
+            );
+            self.rib.sweep_stale(now, peer(neighbor), None);
+        }
     }
 
     /// A session came up.
     pub fn peer_up(
         &mut self,
-        _now: Instant,
+        now: Instant,
         neighbor: NeighborId,
-        _settings: &NeighborSettings,
-        _negotiated: &Negotiated,
-        _local: Option<SocketAddr>,
+        settings: &NeighborSettings,
+        negotiated: &Negotiated,
+        local: Option<SocketAddr>,
     ) {
-        self.received.insert(neighbor, BTreeSet::new());
+        let routing = &settings.routing;
+        let local_address = local.map(|address| canonical(address.ip()));
+        let info = PeerInfo {
+            address: settings.address(),
+            local_ipv4: match local_address {
+                Some(IpAddr::V4(address)) => Some(address),
+                _ => None,
+            },
+            local_ipv6: match local_address {
+                Some(IpAddr::V6(address)) => Some(address),
+                _ => None,
+            },
+            remote_asn: negotiated.peer_as,
+            remote_router_id: negotiated.peer_router_id,
+            internal: negotiated.internal,
+            route_reflector_client: settings.route_reflector_client,
+            next_hop: routing.next_hop,
+            families: negotiated.families.clone(),
+            add_path_receive: negotiated.add_path_receive.clone(),
+            add_path_send: negotiated
+                .add_path_send
+                .iter()
+                .map(|family| (*family, routing.add_path_send.max(1)))
+                .collect(),
+            import_policy: routing.import_policy.clone(),
+            export_policy: routing.export_policy.clone(),
+            allowas_in: routing.allowas_in,
+            max_prefixes: routing.max_prefixes,
+            soft_reconfiguration_inbound: routing.soft_reconfiguration_inbound,
+            extended_next_hop: negotiated.extended_next_hop.iter().any(|entry| {
+                entry.family == Family::IPV4_UNICAST && entry.next_hop_afi == Afi::IPV6
+            }),
+            encoding: negotiated.encode_context(),
+        };
+        self.stale_deadlines.remove(&neighbor);
+        self.sessions.insert(
+            neighbor,
+            SessionFacts {
+                enhanced_route_refresh: negotiated.enhanced_route_refresh,
+            },
+        );
+        self.rib.peer_up(now, peer(neighbor), info);
     }
 
-    /// A session went down; `retain` keeps its routes as stale (RFC 4724).
-    pub fn peer_down(&mut self, _now: Instant, neighbor: NeighborId, _retain: bool) {
-        self.received.remove(&neighbor);
+    /// A session went down. With graceful restart in force (`retain_for`),
+    /// its routes stay, stale, until it comes back and sends End-of-RIB or
+    /// the time is over (RFC 4724 §4.2); otherwise they go at once.
+    pub fn peer_down(&mut self, now: Instant, neighbor: NeighborId, retain_for: Option<Duration>) {
+        self.sessions.remove(&neighbor);
+        match retain_for {
+            Some(time) => {
+                self.rib.peer_down_retaining(now, peer(neighbor));
+                self.stale_deadlines.insert(neighbor, now + time);
+            }
+            None => {
+                self.stale_deadlines.remove(&neighbor);
+                self.rib.peer_down(now, peer(neighbor));
+            }
+        }
+    }
+
+    /// Forgets a neighbor that is removed from the configuration.
+    pub fn forget(&mut self, now: Instant, neighbor: NeighborId) {
+        self.peer_down(now, neighbor, None);
     }
 
     /// An UPDATE arrived. Returns a NOTIFICATION when the session must be
-    /// stopped (a prefix limit).
+    /// stopped (a prefix limit with `teardown`).
     pub fn receive_update(
         &mut self,
-        _now: Instant,
+        now: Instant,
         neighbor: NeighborId,
         update: Update,
     ) -> Option<Notification> {
-        let table = self.received.entry(neighbor).or_default();
-        let withdrawn: Vec<(Family, Nlri)> = update
-            .withdrawals()
-            .map(|(family, nlri)| (family, *nlri))
-            .collect();
-        for key in withdrawn {
-            table.remove(&key);
-        }
-        let announced: Vec<(Family, Nlri)> = update
+        let family = update
             .announced()
-            .map(|(family, nlri)| (family, *nlri))
-            .collect();
-        for key in announced {
-            if update.treat_as_withdraw.is_some() {
-                table.remove(&key);
-            } else {
-                table.insert(key);
+            .next()
+            .map_or(Family::IPV4_UNICAST, |(family, _)| family);
+        if let Some(error) = &update.treat_as_withdraw {
+            tracing::warn!(
+                neighbor = neighbor.0,
+                field = error.field,
+                offset = error.offset,
+                detail = %error.detail,
+                "malformed attribute: the UPDATE's prefixes are treated as withdrawn (RFC 7606)"
+            );
+        }
+        let outcome = self.rib.receive_update(now, peer(neighbor), update);
+        let exceeded = outcome.max_prefixes_exceeded?;
+        match exceeded.action {
+            MaxPrefixAction::Warn => {
+                tracing::warn!(
+                    neighbor = neighbor.0,
+                    limit = exceeded.limit,
+                    accepted = exceeded.accepted,
+                    "prefix limit passed"
+                );
+                None
+            }
+            MaxPrefixAction::Teardown => {
+                tracing::warn!(
+                    neighbor = neighbor.0,
+                    limit = exceeded.limit,
+                    "prefix limit passed: session torn down"
+                );
+                Some(Notification::maximum_prefixes(family, exceeded.limit))
             }
         }
-        None
     }
 
-    /// The neighbor asked for our routes again.
-    pub fn route_refresh(&mut self, _now: Instant, _neighbor: NeighborId, _refresh: RouteRefresh) {}
+    /// The neighbor asked for our routes again (RFC 2918, RFC 7313).
+    pub fn route_refresh(&mut self, now: Instant, neighbor: NeighborId, refresh: RouteRefresh) {
+        if refresh.subtype != RouteRefreshSubtype::Request {
+            return;
+        }
+        let enhanced = self
+            .sessions
+            .get(&neighbor)
+            .is_some_and(|facts| facts.enhanced_route_refresh);
+        self.rib
+            .route_refresh(now, peer(neighbor), refresh.family, enhanced);
+    }
 
     /// UPDATEs ready to send.
-    pub fn poll_outbound(&mut self, _now: Instant) -> Vec<OutboundBatch> {
-        Vec::new()
+    pub fn poll_outbound(&mut self, now: Instant) -> Vec<OutboundBatch> {
+        self.rib
+            .poll_outbound(now)
+            .into_iter()
+            .map(|outbound| OutboundBatch {
+                neighbors: outbound
+                    .peers
+                    .iter()
+                    .map(|peer| NeighborId(peer.0))
+                    .collect(),
+                messages: outbound.messages,
+            })
+            .collect()
+    }
+
+    /// Forwarding changes for the kernel.
+    pub fn poll_fib_changes(&mut self) -> Vec<FibUpdate> {
+        self.rib.poll_fib_changes()
     }
 
     /// Route counts of one neighbor.
     pub fn counts(&self, neighbor: NeighborId) -> RouteCounts {
-        let received = self
-            .received
-            .get(&neighbor)
-            .map_or(0, |table| table.len() as u64);
+        let counters = self.rib.peer_counters(peer(neighbor));
         RouteCounts {
-            received,
-            accepted: received,
-            advertised: 0,
+            received: u64::from(counters.received),
+            accepted: u64::from(counters.accepted),
+            advertised: u64::from(counters.advertised),
         }
     }
 
-    /// A new configuration (policies, reflection roles).
-    pub fn reconfigure(&mut self, _config: &SpeakerConfig) {}
+    /// Routes of the Loc-RIB, for the API.
+    pub fn routes(&self, filter: RouteFilter) -> Vec<PrefixView> {
+        self.rib.routes(filter)
+    }
+
+    /// The RIB itself, for read-only queries.
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// Whether every neighbor in `neighbors` has sent End-of-RIB for every
+    /// family it negotiated.
+    pub fn end_of_rib_from_all(&self, neighbors: &BTreeMap<NeighborId, BTreeSet<Family>>) -> bool {
+        neighbors.iter().all(|(neighbor, families)| {
+            let received: BTreeSet<Family> = self
+                .rib
+                .end_of_rib_received(peer(*neighbor))
+                .into_iter()
+                .collect();
+            families.is_subset(&received)
+        })
+    }
+
+    /// A neighbor's policies changed (no reset needed).
+    pub fn set_neighbor_policy(
+        &mut self,
+        now: Instant,
+        neighbor: NeighborId,
+        import: &str,
+        export: &str,
+    ) -> Vec<(NeighborId, Family)> {
+        let outcome = self
+            .rib
+            .set_peer_policy(now, peer(neighbor), import, export);
+        outcome
+            .route_refresh
+            .into_iter()
+            .map(|(peer, family)| (NeighborId(peer.0), family))
+            .collect()
+    }
+
+    /// A new configuration: policies and originated prefixes.
+    pub fn reconfigure(&mut self, now: Instant, config: &SpeakerConfig) -> ReconfigureOutcome {
+        let mut outcome = ReconfigureOutcome::default();
+        if self.rib.settings().policies != config.rib.policies {
+            let policy = self.rib.set_policies(now, config.rib.policies.clone());
+            outcome.route_refresh.extend(
+                policy
+                    .route_refresh
+                    .into_iter()
+                    .map(|(peer, family)| (NeighborId(peer.0), family)),
+            );
+        }
+        self.set_originated(now, &config.originate);
+        outcome
+    }
+}
+
+/// IPv4 peers reaching an IPv6 socket appear as ::ffff:a.b.c.d.
+pub fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
+    }
 }
