@@ -116,6 +116,11 @@ impl SpeakerHandle {
         self.ask(|reply| Command::Routes { filter, reply }).await
     }
 
+    /// Prefixes, paths and distinct attribute sets in the RIB, per family.
+    pub async fn rib_counts(&self) -> Result<crate::rib::RibCounts, SpeakerStopped> {
+        self.ask(Command::RibCounts).await
+    }
+
     /// Shuts a neighbor down administratively (Cease / Administrative
     /// Shutdown with an RFC 9003 message). Returns whether it exists.
     pub async fn shutdown_neighbor(

@@ -72,6 +72,8 @@ pub enum Command {
         /// The routes.
         reply: oneshot::Sender<Vec<PrefixView>>,
     },
+    /// Prefix, path and attribute-set counts of the RIB.
+    RibCounts(oneshot::Sender<crate::rib::RibCounts>),
     /// Apply a new configuration, resetting only neighbors whose session
     /// settings changed.
     Reconfigure {
@@ -633,6 +635,9 @@ impl Owner {
             }
             Command::Routes { filter, reply } => {
                 let _ = reply.send(self.routing.routes(filter));
+            }
+            Command::RibCounts(reply) => {
+                let _ = reply.send(self.routing.rib().counts());
             }
             Command::Shutdown {
                 address,
