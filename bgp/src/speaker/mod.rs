@@ -62,17 +62,21 @@ pub fn spawn(
         })?;
         listeners.push(Arc::new(listener));
     }
-    for listener in &listeners {
-        let listener = Arc::clone(listener);
-        let accepted_sender = accepted_sender.clone();
-        tokio::spawn(async move { transport::accept_loop(listener, accepted_sender).await });
-    }
+    let accept_tasks = listeners
+        .iter()
+        .map(|listener| {
+            let listener = Arc::clone(listener);
+            let accepted_sender = accepted_sender.clone();
+            tokio::spawn(async move { transport::accept_loop(listener, accepted_sender).await })
+        })
+        .collect();
     let listening = listeners
         .iter()
         .map(|listener| listener.local_addr())
         .collect::<io::Result<Vec<_>>>()?;
     let (commands_sender, commands) = mpsc::channel(64);
-    let (owner, inboxes) = owner::Owner::new(config, listeners, commands, accepted, outputs);
+    let (owner, inboxes) =
+        owner::Owner::new(config, listeners, accept_tasks, commands, accepted, outputs);
     let task = tokio::spawn(owner.run(inboxes));
     Ok((
         SpeakerHandle {

@@ -116,6 +116,8 @@ pub(super) struct Owner {
     next_socket: u64,
     next_neighbor: u32,
     listeners: Vec<Arc<TcpListener>>,
+    /// Aborted when the owner ends, which closes the listening sockets.
+    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
     routing: Routing,
     outputs: SpeakerOutputs,
     connection_events: mpsc::Sender<ConnectionEvent>,
@@ -134,6 +136,7 @@ impl Owner {
     pub(super) fn new(
         config: SpeakerConfig,
         listeners: Vec<Arc<TcpListener>>,
+        accept_tasks: Vec<tokio::task::JoinHandle<()>>,
         commands: mpsc::Receiver<Command>,
         accepted: mpsc::Receiver<(TcpStream, SocketAddr)>,
         outputs: SpeakerOutputs,
@@ -151,6 +154,7 @@ impl Owner {
             next_socket: 0,
             next_neighbor: 0,
             listeners,
+            accept_tasks,
             connection_events,
             connect_outcomes,
         };
@@ -838,6 +842,14 @@ impl Owner {
                     communication: communication.clone(),
                 },
             );
+        }
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        for task in &self.accept_tasks {
+            task.abort();
         }
     }
 }
