@@ -263,6 +263,10 @@ impl Owner {
 
     /// Carries out every action the neighbor's FSMs produced.
     fn drive(&mut self, now: Instant, address: IpAddr) {
+        // Everything logged while acting for this neighbor carries its address
+        // (and, with `[logging] format = "json"`, as a field of the span).
+        let span = tracing::info_span!("neighbor", address = %address);
+        let _entered = span.enter();
         loop {
             let Some(neighbor) = self.neighbors.get_mut(&address) else {
                 return;
