@@ -120,7 +120,9 @@ fn scenario() -> Result<()> {
         });
     }
     let podroute = lab.podroute_with_spec(&podroute_node, podroute_spec, &[])?;
-    let [bird, frr, gobgp] = [&peers[0], &peers[1], &peers[2]];
+    let [bird, frr, gobgp] = peers.as_slice() else {
+        return Err(interop::Error::Environment("three peers expected".into()));
+    };
     let all_up = || {
         peers
             .iter()
