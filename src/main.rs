@@ -11,6 +11,7 @@ mod commands;
 mod daemon;
 mod decode;
 mod kernel;
+mod metrics;
 
 use std::process::ExitCode;
 
