@@ -85,6 +85,7 @@ fn start(
         connection: Default::default(),
         rib,
         originate,
+        restarting: None,
     };
     speaker::spawn(config, Default::default()).unwrap().0
 }

@@ -63,6 +63,7 @@ fn speaker(
         connection: Default::default(),
         rib: RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, local)),
         originate: vec![],
+        restarting: None,
     };
     speaker::spawn(config, Default::default()).unwrap().0
 }

@@ -92,6 +92,35 @@ impl Daemon {
     }
 }
 
+/// The families of our routes still in the kernel when graceful restart is
+/// on: the sign that this start is a restart with forwarding kept.
+async fn restarted_with_routes(
+    config: &Config,
+) -> Option<std::collections::BTreeSet<bgp::wire::Family>> {
+    if !config.graceful_restart.enabled || !config.fib.enabled {
+        return None;
+    }
+    let fib = NetlinkFib::new(NetlinkFibConfig {
+        table: config.fib.table,
+        protocol: config.fib.protocol,
+        ..NetlinkFibConfig::default()
+    })
+    .ok()?;
+    let routes = fib::Fib::list_owned(&fib).await.ok()?;
+    let families: std::collections::BTreeSet<bgp::wire::Family> = routes
+        .iter()
+        .filter(|route| route.kind() == fib::RouteKind::Unicast)
+        .map(|route| {
+            if route.prefix().is_ipv4() {
+                bgp::wire::Family::IPV4_UNICAST
+            } else {
+                bgp::wire::Family::IPV6_UNICAST
+            }
+        })
+        .collect();
+    (!families.is_empty()).then_some(families)
+}
+
 /// Runs the daemon until it is told to stop; returns the exit status.
 pub fn run(config_path: &Path) -> ExitCode {
     let config = match config::load(config_path) {
@@ -165,9 +194,16 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
             }
         });
     }
+    let mut speaker_settings = speaker_config::speaker_config(&config);
+    if let Some(kept) = restarted_with_routes(&config).await {
+        info!(
+            families = ?kept,
+            "our routes are still in the kernel: restarting gracefully (RFC 4724), advertising after End-of-RIB"
+        );
+        speaker_config::mark_restarting(&mut speaker_settings, &config, &kept);
+    }
     let (speaker, speaker_task) =
-        bgp::speaker::spawn(speaker_config::speaker_config(&config), outputs)
-            .map_err(|error| error.to_string())?;
+        bgp::speaker::spawn(speaker_settings, outputs).map_err(|error| error.to_string())?;
     info!(
         asn = config.router.asn,
         router_id = %config.router.router_id,
@@ -202,8 +238,19 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
             _ = interrupt.recv() => break,
         }
     }
-    info!("stopping: sending Cease to every neighbor");
-    let _ = speaker.stop(Some("podroute is shutting down".into())).await;
+    let graceful = {
+        let config = daemon.config().await;
+        config.graceful_restart.enabled && (!config.fib.enabled || config.fib.keep_on_shutdown)
+    };
+    if graceful {
+        info!(
+            "stopping for a graceful restart: closing sessions without NOTIFICATION, keeping kernel routes"
+        );
+        let _ = speaker.stop_for_restart().await;
+    } else {
+        info!("stopping: sending Cease to every neighbor");
+        let _ = speaker.stop(Some("podroute is shutting down".into())).await;
+    }
     let _ = speaker_task.await;
     if let Some(kernel) = &kernel {
         let keep = daemon.config().await.fib.keep_on_shutdown;

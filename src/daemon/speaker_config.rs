@@ -76,6 +76,27 @@ pub fn speaker_config(config: &Config) -> SpeakerConfig {
             .iter()
             .map(|originate| originate.prefix)
             .collect(),
+        restarting: None,
+    }
+}
+
+/// Marks the speaker as restarting with its forwarding state kept (RFC 4724
+/// §4.1): every neighbor's graceful restart capability gets the Restart
+/// State bit, and the Forwarding State bit for each family with routes still
+/// in the kernel; advertisement waits for End-of-RIB (selection deferral).
+pub fn mark_restarting(speaker: &mut SpeakerConfig, config: &Config, kept: &BTreeSet<Family>) {
+    speaker.restarting = Some(config.graceful_restart.selection_deferral_time);
+    let templates = speaker
+        .listen_ranges
+        .iter_mut()
+        .map(|range| &mut range.template);
+    for neighbor in speaker.neighbors.iter_mut().chain(templates) {
+        if let Some(restart) = neighbor.session.capabilities.graceful_restart.as_mut() {
+            restart.restart_state = true;
+            for family in &mut restart.families {
+                family.forwarding_state = kept.contains(&family.family);
+            }
+        }
     }
 }
 

@@ -68,6 +68,14 @@ pub struct Session {
 }
 
 impl Session {
+    /// Replaces the capabilities announced in OPENs sent from now on (a
+    /// running session keeps what it negotiated). Graceful restart uses this
+    /// to stop announcing the Restart State bit once the restart is over
+    /// (RFC 4724 §3).
+    pub fn set_local_capabilities(&mut self, capabilities: super::config::LocalCapabilities) {
+        self.config.capabilities = capabilities;
+    }
+
     /// A session in Idle; nothing happens until a start event.
     pub fn new(config: SessionConfig) -> Self {
         let backoff = config.backoff();

@@ -88,6 +88,15 @@ impl Peer {
         }
     }
 
+    /// Replaces the capabilities announced in OPENs sent from now on, on both
+    /// connections (see [`Session::set_local_capabilities`]).
+    pub fn set_local_capabilities(&mut self, capabilities: super::config::LocalCapabilities) {
+        if let Some(secondary) = self.secondary.as_mut() {
+            secondary.set_local_capabilities(capabilities.clone());
+        }
+        self.primary.set_local_capabilities(capabilities);
+    }
+
     /// Feeds one event, routing it to the FSM that owns its connection.
     pub fn handle(&mut self, now: Instant, input: Input) {
         match connection_of(&input) {

@@ -31,6 +31,11 @@ pub struct SpeakerConfig {
     /// This host's own prefixes (its pod CIDRs), advertised to every neighbor
     /// whose export policy allows them.
     pub originate: Vec<IpNetwork>,
+    /// Set when this speaker restarted with its forwarding state kept (RFC
+    /// 4724 §4.1): the neighbors' OPENs carry the Restart State bit, and
+    /// route advertisement waits for End-of-RIB from the neighbors that are
+    /// up, at most this long (the selection deferral time).
+    pub restarting: Option<std::time::Duration>,
 }
 
 /// One neighbor: its session, its transport, and its place in the RIB.

@@ -171,7 +171,19 @@ impl SpeakerHandle {
     /// Stops every session with a Cease and ends the speaker.
     pub async fn stop(&self, communication: Option<String>) -> Result<(), SpeakerStopped> {
         self.ask(|reply| Command::Stop {
+            graceful: false,
             communication,
+            reply,
+        })
+        .await
+    }
+
+    /// Ends the speaker for a graceful restart (RFC 4724): connections are
+    /// closed without a NOTIFICATION so that helpers keep our routes.
+    pub async fn stop_for_restart(&self) -> Result<(), SpeakerStopped> {
+        self.ask(|reply| Command::Stop {
+            graceful: true,
+            communication: None,
             reply,
         })
         .await

@@ -33,6 +33,9 @@ use crate::wire::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 const PEER_DECONFIGURED: u8 = 3;
 /// Cease subcode 6, Other Configuration Change (RFC 4486 §4).
 const CONFIGURATION_CHANGE: u8 = 6;
+/// How long, after a restart, a neighbor that is down is still waited for
+/// before the selection deferral ends without it.
+const DOWN_PEER_GRACE: Duration = Duration::from_secs(5);
 
 /// A request from the control API to the owner task.
 #[derive(Debug)]
@@ -82,8 +85,12 @@ pub enum Command {
         /// What changed, one line each.
         reply: oneshot::Sender<Vec<String>>,
     },
-    /// Stop every session with a Cease and end the task.
+    /// Stop every session and end the task.
     Stop {
+        /// Close the connections without a NOTIFICATION, so that peers
+        /// helping with graceful restart keep our routes (RFC 4724 §4.2);
+        /// otherwise send Cease / Administrative Shutdown.
+        graceful: bool,
         /// Text for the peers' operators.
         communication: Option<String>,
         /// Answered when every NOTIFICATION is queued.
@@ -120,6 +127,9 @@ pub(super) struct Owner {
     accept_tasks: Vec<tokio::task::JoinHandle<()>>,
     routing: Routing,
     outputs: SpeakerOutputs,
+    /// While this speaker restarts: when it started, and the latest moment
+    /// to stop waiting for End-of-RIB (RFC 4724 §4.1 selection deferral).
+    deferral: Option<(Instant, Instant)>,
     connection_events: mpsc::Sender<ConnectionEvent>,
     connect_outcomes: mpsc::Sender<ConnectOutcome>,
 }
@@ -148,6 +158,9 @@ impl Owner {
         let owner = Owner {
             routing: Routing::new(Instant::now(), &config),
             outputs,
+            deferral: config
+                .restarting
+                .map(|time| (Instant::now(), Instant::now() + time)),
             config,
             neighbors: BTreeMap::new(),
             sockets: BTreeMap::new(),
@@ -183,8 +196,8 @@ impl Owner {
             };
             tokio::select! {
                 command = inboxes.commands.recv() => match command {
-                    Some(Command::Stop { communication, reply }) => {
-                        self.stop_all(Instant::now(), communication);
+                    Some(Command::Stop { graceful, communication, reply }) => {
+                        self.stop_all(Instant::now(), graceful, communication);
                         let _ = reply.send(());
                         return;
                     }
@@ -196,7 +209,70 @@ impl Owner {
                 Some((stream, remote)) = inboxes.accepted.recv() => self.accepted(Instant::now(), stream, remote),
                 () = sleep => self.timeouts(Instant::now()),
             }
+            self.end_deferral_when_done(Instant::now());
             self.flush_routes(Instant::now());
+        }
+    }
+
+    /// Ends the selection deferral of a restart (RFC 4724 §4.1) once every
+    /// configured neighbor that is up has sent End-of-RIB, not waiting for
+    /// neighbors that are down, or when the deferral time is over. From then
+    /// on routes are advertised and OPENs no longer carry the Restart State bit.
+    fn end_deferral_when_done(&mut self, now: Instant) {
+        let Some((started, until)) = self.deferral else {
+            return;
+        };
+        let mut waiting = 0usize;
+        let mut done = 0usize;
+        for neighbor in self
+            .neighbors
+            .values()
+            .filter(|neighbor| !neighbor.dynamic && !neighbor.settings.shutdown)
+        {
+            let established = neighbor.peer.state() == State::Established;
+            let received: std::collections::BTreeSet<_> = self
+                .routing
+                .rib()
+                .end_of_rib_received(crate::rib::PeerId(neighbor.id.0))
+                .into_iter()
+                .collect();
+            if established && neighbor.families.is_subset(&received) {
+                done += 1;
+            } else if established
+                || !matches!(
+                    neighbor.peer.state(),
+                    State::Idle | State::Active | State::Connect
+                )
+            {
+                // Up or coming up: wait for it.
+                waiting += 1;
+            } else if now < started + DOWN_PEER_GRACE {
+                // Down so far, but give it a moment to come back.
+                waiting += 1;
+            }
+        }
+        if waiting > 0 && now < until {
+            return;
+        }
+        self.deferral = None;
+        info!(
+            neighbors_done = done,
+            after_seconds = now.saturating_duration_since(started).as_secs_f64(),
+            "restart complete: selection deferral over, advertising routes"
+        );
+        for neighbor in self.neighbors.values_mut() {
+            if let Some(restart) = neighbor
+                .settings
+                .session
+                .capabilities
+                .graceful_restart
+                .as_mut()
+            {
+                restart.restart_state = false;
+            }
+            neighbor
+                .peer
+                .set_local_capabilities(neighbor.settings.session.capabilities.clone());
         }
     }
 
@@ -205,6 +281,8 @@ impl Owner {
             .values()
             .filter_map(Neighbor::next_timeout)
             .chain(self.routing.next_deadline())
+            .chain(self.deferral.map(|(_, until)| until))
+            .chain(self.deferral.map(|(started, _)| started + DOWN_PEER_GRACE))
             .min()
     }
 
@@ -596,13 +674,17 @@ impl Owner {
     }
 
     /// Sends what the RIB has queued, encoded once per update group, and
-    /// hands forwarding changes to the kernel task.
+    /// hands forwarding changes to the kernel task. While a restart defers
+    /// selection, nothing is advertised yet.
     fn flush_routes(&mut self, now: Instant) {
         let changes = self.routing.poll_fib_changes();
         if !changes.is_empty() {
             if let Some(fib) = &self.outputs.fib {
                 let _ = fib.send(changes);
             }
+        }
+        if self.deferral.is_some() {
+            return;
         }
         for batch in self.routing.poll_outbound(now) {
             let count = batch.messages.len() as u64;
@@ -836,7 +918,16 @@ impl Owner {
         }
     }
 
-    fn stop_all(&mut self, now: Instant, communication: Option<String>) {
+    fn stop_all(&mut self, now: Instant, graceful: bool, communication: Option<String>) {
+        if graceful {
+            // No NOTIFICATION: to a graceful restart helper, a closed TCP
+            // connection means "restarting", and it keeps our routes.
+            for neighbor in self.neighbors.values_mut() {
+                neighbor.connections.clear();
+            }
+            self.sockets.clear();
+            return;
+        }
         let addresses: Vec<IpAddr> = self.neighbors.keys().copied().collect();
         for address in addresses {
             self.feed(

@@ -268,6 +268,7 @@ impl Routing {
             received: u64::from(counters.received),
             accepted: u64::from(counters.accepted),
             advertised: u64::from(counters.advertised),
+            stale: self.rib.stale_count(peer(neighbor)) as u64,
         }
     }
 

@@ -56,10 +56,48 @@ pub struct NeighborStatus {
     pub keepalive: Option<u16>,
     /// Families negotiated, by name.
     pub families: Vec<String>,
+    /// Graceful restart as negotiated on the current session (RFC 4724),
+    /// `null` before the first OPEN.
+    pub graceful_restart: Option<GracefulRestartView>,
+    /// Routes of this neighbor kept, stale, while it restarts (RFC 4724 §4.2).
+    pub stale_routes: u64,
     /// The last NOTIFICATION sent or received or the last socket error, in words.
     pub last_error: Option<String>,
     /// Seconds since the last error.
     pub last_error_seconds_ago: Option<u64>,
+}
+
+/// Graceful restart on one session (RFC 4724 §3, RFC 8538 §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GracefulRestartView {
+    /// We announced graceful restart: we keep this neighbor's routes when its
+    /// session drops.
+    pub local: bool,
+    /// Both sides set the N bit: a NOTIFICATION other than Hard Reset also
+    /// keeps routes (RFC 8538).
+    pub notification: bool,
+    /// The neighbor's capability, if it sent one.
+    pub peer: Option<PeerGracefulRestartView>,
+}
+
+/// The neighbor's graceful restart capability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerGracefulRestartView {
+    /// Seconds we keep its routes after its session drops.
+    pub restart_time: u16,
+    /// R bit: it has just restarted.
+    pub restart_state: bool,
+    /// Families it preserves forwarding for, with the F bit of each.
+    pub families: Vec<PeerGracefulRestartFamily>,
+}
+
+/// One family of the neighbor's graceful restart capability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerGracefulRestartFamily {
+    /// The family, e.g. `ipv4-unicast`.
+    pub family: String,
+    /// F bit: forwarding state was kept across its restart.
+    pub forwarding_state: bool,
 }
 
 /// Message counters by type.
@@ -98,6 +136,8 @@ pub struct RouteCounts {
     pub accepted: u64,
     /// Prefixes advertised to the neighbor.
     pub advertised: u64,
+    /// Routes kept stale while the neighbor restarts.
+    pub stale: u64,
 }
 
 /// The neighbor's settings that the status shows.
@@ -150,6 +190,25 @@ impl NeighborStatus {
             hold_time: session.hold_time,
             keepalive: session.keepalive,
             families,
+            graceful_restart: negotiated.map(|negotiated| GracefulRestartView {
+                local: negotiated.local_graceful_restart,
+                notification: negotiated.graceful_restart_notification,
+                peer: negotiated.peer_graceful_restart.as_ref().map(|peer| {
+                    PeerGracefulRestartView {
+                        restart_time: peer.restart_time,
+                        restart_state: peer.restart_state,
+                        families: peer
+                            .families
+                            .iter()
+                            .map(|family| PeerGracefulRestartFamily {
+                                family: family.family.to_string(),
+                                forwarding_state: family.forwarding_state,
+                            })
+                            .collect(),
+                    }
+                }),
+            }),
+            stale_routes: routes.stale,
             last_error: session
                 .last_error
                 .as_ref()

@@ -1,0 +1,241 @@
+//! Graceful restart between speakers over loopback (RFC 4724, RFC 8538):
+//! the helper keeps a restarting neighbor's routes, stale, until it comes
+//! back and re-advertises, or until its restart time is over; the
+//! restarting speaker announces the Restart State bit and advertises only
+//! after End-of-RIB from the neighbors that are up.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions: a panic is a failed test"
+)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp::rib::{RibSettings, RouteFilter};
+use bgp::session::{ExpectedPeerAs, SessionConfig};
+use bgp::speaker::transport::TransportSettings;
+use bgp::speaker::{
+    self, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig, SpeakerHandle,
+};
+use bgp::wire::{Family, GracefulRestart, GracefulRestartFamily};
+use ipnetwork::IpNetwork;
+
+const ASN: u32 = 64512;
+
+fn loopback(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
+}
+
+fn block(last: u8) -> IpNetwork {
+    format!("198.19.{last}.0/24").parse().unwrap()
+}
+
+fn neighbor(
+    local: u8,
+    remote: u8,
+    port: u16,
+    passive: bool,
+    restart_time: u16,
+    restarting: bool,
+) -> NeighborSettings {
+    let mut session = SessionConfig::new(
+        ASN,
+        Ipv4Addr::new(198, 18, 0, local),
+        loopback(remote),
+        ExpectedPeerAs::Exact(ASN),
+    );
+    session.passive = passive;
+    session.connect_retry = Duration::from_millis(200);
+    session.connect_retry_cap = Duration::from_millis(500);
+    session.hold_time = 9;
+    session.capabilities.graceful_restart = Some(GracefulRestart {
+        restart_state: restarting,
+        notification: true,
+        restart_time,
+        families: [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+            .into_iter()
+            .map(|family| GracefulRestartFamily {
+                family,
+                forwarding_state: restarting,
+            })
+            .collect(),
+    });
+    NeighborSettings {
+        session,
+        port,
+        transport: TransportSettings {
+            source_address: Some(loopback(local)),
+            ..Default::default()
+        },
+        route_reflector_client: false,
+        routing: NeighborRouting::open(),
+        description: None,
+        shutdown: false,
+    }
+}
+
+fn start(local: u8, port: u16, neighbor: NeighborSettings, restarting: bool) -> SpeakerHandle {
+    let config = SpeakerConfig {
+        local_as: ASN,
+        router_id: Ipv4Addr::new(198, 18, 0, local),
+        listen: vec![SocketAddr::new(loopback(local), port)],
+        neighbors: vec![neighbor],
+        listen_ranges: vec![],
+        connection: Default::default(),
+        rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
+        originate: vec![block(local)],
+        restarting: restarting.then_some(Duration::from_secs(30)),
+    };
+    speaker::spawn(config, Default::default()).unwrap().0
+}
+
+async fn status(handle: &SpeakerHandle) -> NeighborStatus {
+    handle.neighbors().await.unwrap().remove(0)
+}
+
+async fn holds(handle: &SpeakerHandle, prefix: IpNetwork) -> bool {
+    handle
+        .routes(RouteFilter {
+            prefix: Some(prefix),
+            ..RouteFilter::default()
+        })
+        .await
+        .unwrap()
+        .len()
+        == 1
+}
+
+/// Polls until `condition` holds; the bound only turns a hang into a failure.
+async fn wait<F: AsyncFn() -> bool>(what: &str, condition: F) {
+    for _ in 0..200 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} never happened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_keeps_routes_across_a_restart_and_the_restarter_sets_the_restart_bit() {
+    let (helper_address, restarter_address, port) = (71, 72, 1810);
+    let helper = start(
+        helper_address,
+        port,
+        neighbor(helper_address, restarter_address, port, true, 120, false),
+        false,
+    );
+    let first = start(
+        restarter_address,
+        port,
+        neighbor(restarter_address, helper_address, port, false, 2, false),
+        false,
+    );
+    wait("the restarter's block at the helper", async || {
+        holds(&helper, block(restarter_address)).await
+    })
+    .await;
+    let view = status(&helper).await;
+    let peer = view.graceful_restart.unwrap().peer.unwrap();
+    assert_eq!(peer.restart_time, 2);
+    assert!(!peer.restart_state, "a cold start does not set the R bit");
+
+    // A stop for restart closes TCP without a NOTIFICATION: the helper keeps
+    // the route, stale, and keeps forwarding with it.
+    first.stop_for_restart().await.unwrap();
+    wait("the route kept stale", async || {
+        status(&helper).await.stale_routes == 1
+    })
+    .await;
+    assert!(holds(&helper, block(restarter_address)).await);
+    let error = status(&helper).await.last_error.unwrap_or_default();
+    assert!(
+        !error.contains("NOTIFICATION"),
+        "no NOTIFICATION was exchanged: {error}"
+    );
+
+    // The restarted speaker sets the R bit and the F bits, re-advertises,
+    // and the stale mark goes.
+    let second = start(
+        restarter_address,
+        port,
+        neighbor(restarter_address, helper_address, port, false, 2, true),
+        true,
+    );
+    wait("the session back", async || {
+        status(&helper).await.state == "Established"
+    })
+    .await;
+    let peer = status(&helper)
+        .await
+        .graceful_restart
+        .unwrap()
+        .peer
+        .unwrap();
+    assert!(
+        peer.restart_state,
+        "the restarted speaker announces the R bit"
+    );
+    assert!(peer.families.iter().all(|family| family.forwarding_state));
+    wait("the stale mark cleared", async || {
+        status(&helper).await.stale_routes == 0
+    })
+    .await;
+    assert!(holds(&helper, block(restarter_address)).await);
+    wait(
+        "the restarter's deferral over and the helper's block learned",
+        async || holds(&second, block(helper_address)).await,
+    )
+    .await;
+
+    // This time it does not come back: after its restart time (2 s) the
+    // stale route goes.
+    second.stop_for_restart().await.unwrap();
+    wait("the route kept stale again", async || {
+        status(&helper).await.stale_routes == 1
+    })
+    .await;
+    wait("the route removed after the restart time", async || {
+        !holds(&helper, block(restarter_address)).await
+    })
+    .await;
+    assert_eq!(status(&helper).await.stale_routes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrative_stop_withdraws_at_once() {
+    let (helper_address, other_address, port) = (73, 74, 1811);
+    let helper = start(
+        helper_address,
+        port,
+        neighbor(helper_address, other_address, port, true, 120, false),
+        false,
+    );
+    let other = start(
+        other_address,
+        port,
+        neighbor(other_address, helper_address, port, false, 120, false),
+        false,
+    );
+    wait("the block at the helper", async || {
+        holds(&helper, block(other_address)).await
+    })
+    .await;
+    // Cease / Administrative Shutdown goes out as a Hard Reset (RFC 8538 §5):
+    // no stale routes, the block disappears now, not after 120 s.
+    other.stop(Some("decommissioned".into())).await.unwrap();
+    wait("the block withdrawn", async || {
+        !holds(&helper, block(other_address)).await
+    })
+    .await;
+    let view = status(&helper).await;
+    assert_eq!(view.stale_routes, 0);
+    assert!(
+        view.last_error.unwrap().contains("Hard Reset"),
+        "RFC 8538 Hard Reset"
+    );
+}
