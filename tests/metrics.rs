@@ -1,0 +1,322 @@
+//! The metrics listener of a running daemon: `/metrics`, `/healthz` and
+//! `/readyz` scraped over TCP, and a taken port refusing the start. Each
+//! test uses its own 127.0.0.6x addresses, its own sockets, and
+//! `[fib] enabled = false`: these daemons run on the host, whose routing
+//! table is not theirs to change.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions: a panic is a failed test"
+)]
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A daemon process, killed (by its pid) when the test ends.
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    metrics: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of {}:\n{}",
+                self.log.display(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn directory(test: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("podroute-metrics-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+/// Writes `name.toml` (the router part plus the FIB and API tail) and
+/// starts the daemon on it; returns the process and its log path.
+fn spawn(
+    directory: &Path,
+    name: &str,
+    router: &str,
+    metrics: SocketAddr,
+) -> (Child, PathBuf, PathBuf) {
+    let config = directory.join(format!("{name}.toml"));
+    let socket = directory.join(format!("{name}.sock"));
+    let log = directory.join(format!("{name}.log"));
+    std::fs::write(
+        &config,
+        format!(
+            "{router}\n[fib]\nenabled = false\n\n[api]\nsocket = {socket:?}\nmetrics = \"{metrics}\"\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_podroute"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, socket, log)
+}
+
+fn start(directory: &Path, name: &str, router: &str, metrics: &str) -> Daemon {
+    let metrics: SocketAddr = metrics.parse().unwrap();
+    let (child, socket, log) = spawn(directory, name, router, metrics);
+    let daemon = Daemon {
+        child,
+        socket,
+        metrics,
+        log,
+    };
+    // The metrics listener is bound before the control socket exists.
+    wait("the control socket", || daemon.socket.exists());
+    daemon
+}
+
+/// Polls a condition; the bound only turns a hang into a failure.
+fn wait(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} never happened");
+}
+
+/// One HTTP/1.1 GET; returns the status code, the headers and the body.
+fn get(address: SocketAddr, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn sample_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| line.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn documented_names() -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
+            .unwrap();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The value of the sample line that starts with `selector` followed by a space.
+fn sample(text: &str, selector: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(selector)?.strip_prefix(' '))
+        .map(str::to_owned)
+}
+
+const PAIR_A: &str = r#"
+[router]
+asn = 64512
+router_id = "198.18.0.1"
+listen = ["127.0.0.61:1791"]
+
+[[neighbor]]
+address = "127.0.0.62"
+asn = 64512
+port = 1791
+passive = true
+"#;
+
+const PAIR_B: &str = r#"
+[router]
+asn = 64512
+router_id = "198.18.0.2"
+listen = ["127.0.0.62:1791"]
+
+[[neighbor]]
+address = "127.0.0.61"
+asn = 64512
+port = 1791
+source_address = "127.0.0.62"
+"#;
+
+#[test]
+fn a_pair_scrapes_established_and_is_ready() {
+    let directory = directory("pair");
+    let first = start(&directory, "a", PAIR_A, "127.0.0.61:9179");
+    let _second = start(&directory, "b", PAIR_B, "127.0.0.62:9179");
+    const STATE: &str =
+        r#"podroute_neighbor_state{neighbor="127.0.0.62",remote_asn="64512",state="Established"}"#;
+    wait("Established in /metrics", || {
+        sample(&get(first.metrics, "/metrics").2, STATE).as_deref() == Some("1")
+    });
+
+    let (status, head, text) = get(first.metrics, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/openmetrics-text"),
+        "{head}"
+    );
+    assert_eq!(text.lines().last(), Some("# EOF"), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            r#"podroute_neighbor_state{neighbor="127.0.0.62",remote_asn="64512",state="Active"}"#
+        )
+        .as_deref(),
+        Some("0")
+    );
+    let opens = sample(
+        &text,
+        r#"podroute_neighbor_messages_received_total{neighbor="127.0.0.62",remote_asn="64512",type="open"}"#,
+    );
+    assert_eq!(opens.as_deref(), Some("1"), "{text}");
+    assert_eq!(sample(&text, "podroute_fib_enabled").as_deref(), Some("0"));
+    let version = format!(
+        r#"podroute_build_info{{version="{}"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(sample(&text, &version).as_deref(), Some("1"), "{text}");
+    let started: u64 = sample(&text, "podroute_process_start_time_seconds")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(started > 1_600_000_000, "a Unix time: {started}");
+
+    let undocumented: Vec<String> = sample_names(&text)
+        .difference(&documented_names())
+        .cloned()
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "metrics missing from docs/metrics.md: {undocumented:?}"
+    );
+
+    let (status, _, body) = get(first.metrics, "/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+
+    let (status, _, body) = get(first.metrics, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let readiness: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(readiness["ready"], true);
+    assert_eq!(readiness["missing"], Value::Array(Vec::new()));
+    assert_eq!(readiness["fib"]["state"], "disabled");
+
+    let (status, _, _) = get(first.metrics, "/nothing-here");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_neighbor_that_never_answers_keeps_readyz_at_503_during_the_grace_period() {
+    let directory = directory("waiting");
+    // Graceful restart on: the grace period is the selection deferral time.
+    let router = r#"
+[router]
+asn = 64512
+router_id = "198.18.0.3"
+listen = ["127.0.0.63:1791"]
+
+[graceful_restart]
+enabled = true
+selection_deferral_time = 3600
+
+[[neighbor]]
+address = "127.0.0.64"
+asn = 64512
+port = 1791
+passive = true
+
+[[neighbor]]
+address = "127.0.0.65"
+asn = 64512
+port = 1791
+passive = true
+shutdown = true
+"#;
+    let daemon = start(&directory, "lonely", router, "127.0.0.63:9179");
+    let (status, _, body) = get(daemon.metrics, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    let readiness: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(readiness["ready"], false);
+    let waiting = readiness["neighbors_not_established"].as_array().unwrap();
+    assert_eq!(
+        waiting.len(),
+        1,
+        "the shut-down neighbor does not count: {body}"
+    );
+    assert_eq!(waiting[0]["address"], "127.0.0.64");
+    let remaining = readiness["grace_remaining_seconds"].as_u64().unwrap();
+    assert!(remaining > 3000 && remaining <= 3600, "{body}");
+    let missing = readiness["missing"][0].as_str().unwrap();
+    assert!(missing.contains("127.0.0.64"), "{missing}");
+
+    // Not ready is not unhealthy.
+    let (status, _, _) = get(daemon.metrics, "/healthz");
+    assert_eq!(status, 200);
+    let (_, _, text) = get(daemon.metrics, "/metrics");
+    assert_eq!(
+        sample(
+            &text,
+            r#"podroute_neighbor_established_seconds{neighbor="127.0.0.64",remote_asn="64512"}"#
+        )
+        .as_deref(),
+        Some("0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_taken_metrics_port_stops_the_start_with_a_clear_message() {
+    let directory = directory("taken");
+    let taken = TcpListener::bind("127.0.0.66:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let router = r#"
+[router]
+asn = 64512
+router_id = "198.18.0.6"
+listen = ["127.0.0.66:1791"]
+"#;
+    let (mut child, socket, log) = spawn(&directory, "taken", router, address);
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("[api] metrics") && stderr.contains(&address.to_string()),
+        "{stderr}"
+    );
+    assert!(!socket.exists(), "nothing was left behind");
+}
