@@ -162,6 +162,12 @@ pub fn run(config_path: &Path) -> ExitCode {
 }
 
 async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
+    // Bound first: a taken metrics port stops the start before anything
+    // else (the control socket file included) exists.
+    let metrics_listener = match config.api.metrics {
+        Some(address) => Some(crate::metrics::bind(address).await?),
+        None => None,
+    };
     let socket_path = config.api.socket.clone();
     let listener = api::socket::bind(&socket_path, config.api.socket_mode)
         .await
@@ -219,6 +225,9 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         config: tokio::sync::Mutex::new(config),
     });
     let api_task = tokio::spawn(api::server::serve(listener, Arc::clone(&daemon)));
+    if let Some(metrics_listener) = metrics_listener {
+        tokio::spawn(crate::metrics::serve(metrics_listener, Arc::clone(&daemon)));
+    }
 
     let mut hangup =
         signal(SignalKind::hangup()).map_err(|error| format!("SIGHUP handler: {error}"))?;
