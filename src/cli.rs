@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Where the daemon's control socket is unless `--socket` says otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/podroute/podroute.sock";
@@ -61,6 +64,18 @@ pub enum Command {
     Reload(Output),
     /// Decode BGP messages (hex, one per line, or a raw byte stream) to JSON.
     Decode(DecodeOptions),
+    /// Print a shell completion script, e.g. `podroute completions bash > /etc/bash_completion.d/podroute`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `podroute man > podroute.1`.
+    Man {
+        /// Write every page instead (podroute.1, podroute-daemon.1, ...)
+        /// into this directory.
+        #[arg(long, value_name = "DIRECTORY")]
+        output_directory: Option<PathBuf>,
+    },
 }
 
 /// `podroute routes [PREFIX]`.
@@ -136,4 +151,97 @@ pub enum FamilyName {
     Ipv4,
     /// IPv6 unicast.
     Ipv6,
+}
+
+/// The completion script for `shell`, generated from the clap definition.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "podroute", &mut script);
+    script
+}
+
+/// The man page (section 1, roff), generated from the clap definition.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    Ok(page)
+}
+
+/// Writes the man page of podroute and of each subcommand into `directory`
+/// (the top-level page refers to them as `podroute-SUBCOMMAND(1)`).
+pub fn write_man_pages(directory: &std::path::Path) -> ExitCode {
+    match clap_mangen::generate_to(Cli::command(), directory) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!(
+                "podroute: writing man pages to {}: {error}",
+                directory.display()
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes generated text to standard output; a closed pipe is an error
+/// message, not a panic.
+pub fn print(text: std::io::Result<Vec<u8>>) -> ExitCode {
+    let written = text.and_then(|bytes| {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&bytes)?;
+        stdout.flush()
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("podroute: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand, nested ones included (`neighbor shutdown`).
+    fn subcommand_names(command: &clap::Command) -> Vec<String> {
+        command
+            .get_subcommands()
+            .flat_map(|subcommand| {
+                let mut names = vec![subcommand.get_name().to_owned()];
+                names.extend(subcommand_names(subcommand));
+                names
+            })
+            .collect()
+    }
+
+    #[test]
+    fn completions_name_every_subcommand() {
+        let names = subcommand_names(&Cli::command());
+        assert!(names.len() > 10, "{names:?}");
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let script = String::from_utf8(completions(shell)).unwrap();
+            for name in &names {
+                assert!(script.contains(name.as_str()), "{shell}: no {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_man_page_names_every_top_level_subcommand() {
+        let page = String::from_utf8(man_page().unwrap()).unwrap();
+        assert!(
+            page.starts_with(".ie") || page.contains(".TH podroute 1"),
+            "{page}"
+        );
+        for subcommand in Cli::command().get_subcommands() {
+            // roff writes a hyphen as `\-`.
+            let name = subcommand.get_name().replace('-', "\\-");
+            assert!(page.contains(&name), "no {name} in\n{page}");
+        }
+    }
 }

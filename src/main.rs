@@ -2,8 +2,10 @@
 //!
 //! `main` parses the command line ([`cli`]) and hands each subcommand to the
 //! module that implements it: [`daemon`] runs the speaker and serves the
-//! control API ([`api`]); [`commands`] are the operator's requests to a
-//! running daemon over that API; `decode` works offline on captured bytes.
+//! control API ([`api`]) and the metrics listener ([`metrics`]); [`commands`]
+//! are the operator's requests to a running daemon over that API; `decode`
+//! works offline on captured bytes; `completions` and `man` print what
+//! [`cli`] generates from its own definition.
 
 mod api;
 mod cli;
@@ -26,6 +28,11 @@ fn main() -> ExitCode {
         Command::Daemon { config } => daemon::run(&config),
         Command::CheckConfig { file } => commands::check_config(&file),
         Command::Decode(options) => decode::run(&options),
+        Command::Completions { shell } => cli::print(Ok(cli::completions(shell))),
+        Command::Man { output_directory } => match output_directory {
+            Some(directory) => cli::write_man_pages(&directory),
+            None => cli::print(cli::man_page()),
+        },
         Command::Status(output) => commands::remote(&socket, async |client| {
             commands::status(client, output).await
         }),
