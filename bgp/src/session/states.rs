@@ -154,6 +154,16 @@ impl Session {
                 }
                 self.timers.delay_open = None;
                 if self.state == State::Connect {
+                    if self.pending_outbound.is_some() {
+                        // The attempt is abandoned before its own outcome
+                        // arrives (which will then be stale): say why here,
+                        // or a peer that never answers shows no error at all.
+                        let waited = self.backoff.interval().as_secs_f64();
+                        let error =
+                            format!("no answer to our connection attempt within {waited:.1} s");
+                        self.last_error =
+                            Some(LastError::new(now, LastErrorKind::Connection(error)));
+                    }
                     self.backoff.record_failure();
                 }
                 self.arm_connect_retry(now);

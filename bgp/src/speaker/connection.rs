@@ -20,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::wire::{CodecContext, Message, WireError, framing};
@@ -99,7 +99,8 @@ pub struct ConnectionHandle {
     outbound: mpsc::UnboundedSender<Outbound>,
     decode_context: watch::Sender<CodecContext>,
     queued_bytes: Arc<AtomicUsize>,
-    reader: JoinHandle<()>,
+    closing: Arc<Notify>,
+    reader: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -127,7 +128,22 @@ impl ConnectionHandle {
         let (outbound, outbound_receiver) = mpsc::unbounded_channel();
         let (decode_context, context_receiver) = watch::channel(CodecContext::legacy());
         let queued_bytes = Arc::new(AtomicUsize::new(0));
-        let reader = tokio::spawn(read_loop(id, read_half, context_receiver, events.clone()));
+        let closing = Arc::new(Notify::new());
+        let reader_closing = Arc::clone(&closing);
+        let reader_events = events.clone();
+        let reader = tokio::spawn(async move {
+            if let Some(socket) = read_loop(
+                id,
+                read_half,
+                context_receiver,
+                reader_events,
+                reader_closing,
+            )
+            .await
+            {
+                drain(socket).await;
+            }
+        });
         let writer = tokio::spawn(write_loop(
             id,
             write_half,
@@ -143,7 +159,8 @@ impl ConnectionHandle {
             outbound,
             decode_context,
             queued_bytes,
-            reader,
+            closing,
+            reader: Some(reader),
             writer: Some(writer),
         })
     }
@@ -160,7 +177,13 @@ impl ConnectionHandle {
     /// the send hold time bounds how long that can take.
     pub fn close_after_flush(mut self) {
         let _ = self.outbound.send(Outbound::Close);
+        // Both tasks finish on their own: the writer once the queue is
+        // written, the reader once it has drained what the peer still sends
+        // (closing with unread bytes would make the kernel answer with a RST,
+        // and the peer might lose our NOTIFICATION with it).
+        self.closing.notify_one();
         self.writer = None;
+        self.reader = None;
     }
 
     /// Sets the context the reader decodes with; the reader waits for this
@@ -177,19 +200,26 @@ impl ConnectionHandle {
 
 impl Drop for ConnectionHandle {
     fn drop(&mut self) {
-        self.reader.abort();
+        if let Some(reader) = &self.reader {
+            reader.abort();
+        }
         if let Some(writer) = &self.writer {
             writer.abort();
         }
     }
 }
 
+/// Reads, frames and decodes until the peer closes, the socket fails, a
+/// message is malformed, or we close. Returns the socket when we are the
+/// ones closing (after an error of the peer's, or `closing`), so that it can
+/// be drained rather than reset.
 async fn read_loop(
     id: SocketId,
     mut socket: OwnedReadHalf,
     mut context: watch::Receiver<CodecContext>,
     events: mpsc::Sender<ConnectionEvent>,
-) {
+    closing: Arc<Notify>,
+) -> Option<OwnedReadHalf> {
     let mut buffer = BytesMut::with_capacity(64 * 1024);
     let reason = loop {
         let current = context.borrow_and_update().clone();
@@ -202,17 +232,20 @@ async fn read_loop(
                         error,
                     })
                     .await;
-                return;
+                return Some(socket);
             }
         };
         let Some(frame) = frame else {
             if buffer.capacity() - buffer.len() < 4096 {
                 buffer.reserve(64 * 1024);
             }
-            match socket.read_buf(&mut buffer).await {
-                Ok(0) => break "connection closed by peer".to_owned(),
-                Ok(_) => continue,
-                Err(error) => break format!("read: {error}"),
+            tokio::select! {
+                read = socket.read_buf(&mut buffer) => match read {
+                    Ok(0) => break "connection closed by peer".to_owned(),
+                    Ok(_) => continue,
+                    Err(error) => break format!("read: {error}"),
+                },
+                () = closing.notified() => return Some(socket),
             }
         };
         match Message::decode(&frame, &current) {
@@ -226,10 +259,13 @@ async fn read_loop(
                     .await
                     .is_err()
                 {
-                    return;
+                    return Some(socket);
                 }
-                if is_open && context.changed().await.is_err() {
-                    return;
+                if is_open {
+                    tokio::select! {
+                        changed = context.changed() => if changed.is_err() { return Some(socket) },
+                        () = closing.notified() => return Some(socket),
+                    }
                 }
             }
             Err(error) => {
@@ -239,7 +275,7 @@ async fn read_loop(
                         error,
                     })
                     .await;
-                return;
+                return Some(socket);
             }
         }
     };
@@ -249,6 +285,23 @@ async fn read_loop(
             reason,
         })
         .await;
+    None
+}
+
+/// How long a closing connection keeps reading what the peer still sends.
+const DRAIN_TIME: Duration = Duration::from_secs(3);
+
+/// Reads and discards until the peer closes its side or [`DRAIN_TIME`]
+/// passes, so the socket closes with an empty receive queue: a FIN, not a RST.
+async fn drain(mut socket: OwnedReadHalf) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    let mut scratch = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, socket.read(&mut scratch)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+            Ok(Ok(_)) => {}
+        }
+    }
 }
 
 async fn write_loop(
@@ -387,6 +440,46 @@ mod tests {
         peer.read_to_end(&mut received).await.unwrap();
         assert_eq!(received.len(), 38);
         assert_eq!(queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn closing_with_unread_bytes_sends_a_fin_not_a_reset() {
+        let (handle, mut peer, mut events) = pair().await;
+        let open = Message::Open(crate::wire::Open {
+            version: 4,
+            my_as: 65002,
+            hold_time: 90,
+            bgp_identifier: std::net::Ipv4Addr::new(198, 18, 0, 2),
+            capabilities: Vec::new(),
+        });
+        peer.write_all(&open.to_bytes(&CodecContext::legacy()).unwrap())
+            .await
+            .unwrap();
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            ConnectionEvent::Message { .. }
+        ));
+        // The reader now waits for the negotiated context, so this KEEPALIVE
+        // stays unread in the kernel, as when an OPEN is refused.
+        peer.write_all(&KEEPALIVE).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let notification = Message::Notification(crate::wire::Notification::new(2, 2, Vec::new()));
+        handle.send(notification.to_bytes(&CodecContext::legacy()).unwrap());
+        handle.close_after_flush();
+        // Read late, as a busy peer does: a RST would have arrived by now and
+        // left its mark as the socket's pending error (FRR, seeing it, drops
+        // the session before reading our NOTIFICATION).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let pending = socket2::SockRef::from(&peer).take_error().unwrap();
+        assert!(
+            pending.is_none(),
+            "the peer's socket saw a reset: {pending:?}"
+        );
+        let mut received = Vec::new();
+        peer.read_to_end(&mut received)
+            .await
+            .expect("a FIN after the NOTIFICATION, not a connection reset");
+        assert_eq!(received.len(), 21, "the whole NOTIFICATION arrived");
     }
 
     #[tokio::test]

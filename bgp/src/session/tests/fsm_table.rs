@@ -825,6 +825,30 @@ fn messages_from_another_connection_are_ignored() {
 }
 
 #[test]
+fn a_connect_attempt_abandoned_by_the_retry_timer_is_reported() {
+    let now = Instant::now();
+    let mut session = Session::new(config());
+    session.handle(now, Input::ManualStart);
+    drain(&mut session);
+    assert!(
+        session.pending_outbound().is_some(),
+        "an attempt is in flight"
+    );
+    session.handle(now + seconds(5), Input::ConnectRetryTimerExpires);
+    let error = session
+        .status()
+        .last_error
+        .expect("the abandoned attempt is reported");
+    assert!(
+        error
+            .description
+            .contains("no answer to our connection attempt"),
+        "{}",
+        error.description
+    );
+}
+
+#[test]
 fn updates_sent_by_the_driver_count_and_restart_the_keepalive_timer() {
     let now = Instant::now();
     let mut open_confirm = session_in(config(), State::OpenConfirm, now);
