@@ -392,7 +392,8 @@ impl Router {
                 .collect::<String>(),
             Err(error) => format!("  (error: {error})\n"),
         };
-        // podroute has no route listing yet; its full neighbor JSON says more.
+        // For podroute the lab checks sessions, and its full neighbor JSON
+        // says more about them than a route list parsed with guessed names.
         let routes = if self.kind == DaemonKind::Podroute {
             match self
                 .node
