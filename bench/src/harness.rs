@@ -1,0 +1,587 @@
+//! The harness: builds the lab, runs every scenario against every daemon,
+//! and measures each run from outside.
+//!
+//! Data flow of one run: a fresh container for the device under test (DUT)
+//! is started and its daemon configured ([`crate::daemons`]); the sink role
+//! (or, for route reflection, the mesh role) connects and reports `ready`;
+//! the generator establishes and reports `ready`; the DUT's CPU is sampled
+//! ([`crate::measure`]); `go` starts the stream; the generator's first-byte
+//! time and the sink's completion time give the wall time; the DUT's CPU is
+//! sampled again once it has settled, and its peak resident memory read;
+//! the container is removed. Runs of different daemons are interleaved per
+//! repetition so that a slow drift of the machine hits them all alike.
+//!
+//! The generator, sink and mesh run in their own containers on the same lab
+//! network as the DUT, not in the host's namespaces: their addresses come
+//! from the lab plan, the DUT sees them as ordinary neighbors on its link,
+//! and their CPU is never confused with the DUT's.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use interop::node::NodeOptions;
+use interop::{Lab, Network, Node};
+
+use crate::daemons::{Daemon, Dut, DutNeighbor};
+use crate::error::{BenchError, Result, io_context};
+use crate::measure;
+use crate::report::{Measurement, ScenarioReport};
+use crate::roles::{GenerateResult, MeshResult, SinkResult};
+
+/// Where the benchmark binary is copied inside role containers.
+const BENCH_PATH: &str = "/usr/local/bin/podroute-bench";
+/// Host parts of the lab addresses.
+const DUT_HOST: u8 = 2;
+const GENERATOR_HOST: u8 = 10;
+const SINK_HOST: u8 = 20;
+const FIRST_CLIENT_HOST: u8 = 100;
+/// AS numbers of the eBGP topology: generator -> DUT -> sink.
+const DUT_ASN: u32 = 65000;
+const GENERATOR_ASN: u32 = 65001;
+const SINK_ASN: u32 = 65002;
+/// Bound on one run; only a broken run gets near it.
+const RUN_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Command-line options of the harness.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HarnessOptions {
+    /// Smaller counts and one repetition: a few minutes for everyday use.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only this scenario (1 or 3).
+    #[arg(long)]
+    pub scenario: Option<u8>,
+    /// Daemons to compare, comma-separated.
+    #[arg(long, default_value = "podroute,bird,frr,gobgp")]
+    pub daemons: String,
+    /// Repetitions per daemon (default 3, quick mode 1).
+    #[arg(long)]
+    pub repetitions: Option<usize>,
+    /// podroute release binary (default: target/release/podroute of the
+    /// workspace, or of $CARGO_TARGET_DIR).
+    #[arg(long)]
+    pub podroute_binary: Option<PathBuf>,
+    /// Client counts of scenario 3, comma-separated (at most 150).
+    #[arg(long)]
+    pub clients: Option<String>,
+    /// Also write every measurement as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Runs the chosen scenarios and prints their tables.
+pub fn run(options: &HarnessOptions) -> Result<()> {
+    let daemons = options
+        .daemons
+        .split(',')
+        .map(|name| {
+            Daemon::parse(name).ok_or_else(|| BenchError::Other(format!("unknown daemon {name}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let repetitions = options
+        .repetitions
+        .unwrap_or(if options.quick { 1 } else { 3 });
+    let bench = Bench::new(options)?;
+    bench.print_versions(&daemons);
+    let mut reports = Vec::new();
+    if options.scenario.is_none_or(|scenario| scenario == 1) {
+        let (ipv4, ipv6) = if options.quick {
+            (200_000, 50_000)
+        } else {
+            (1_000_000, 200_000)
+        };
+        let report = bench.scenario_ingest(&daemons, repetitions, ipv4, ipv6)?;
+        println!("{}", report.markdown());
+        reports.push(report);
+    }
+    if options.scenario.is_none_or(|scenario| scenario == 3) {
+        let counts = match &options.clients {
+            Some(list) => list
+                .split(',')
+                .map(|count| {
+                    count
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|count| (2..=150).contains(count))
+                        .ok_or_else(|| BenchError::Other(format!("bad client count {count}")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None if options.quick => vec![25, 100],
+            None => vec![25, 50, 100],
+        };
+        for clients in counts {
+            let report = bench.scenario_reflection(&daemons, repetitions, clients)?;
+            println!("{}", report.markdown());
+            reports.push(report);
+        }
+    }
+    if let Some(path) = &options.json {
+        let text = serde_json::to_string_pretty(&reports)
+            .map_err(|error| BenchError::Other(format!("serializing results: {error}")))?;
+        std::fs::write(path, text).map_err(io_context(format!("writing {}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The lab shared by every run: one network, the generator and sink containers.
+struct Bench {
+    lab: Lab,
+    network: Network,
+    image: String,
+    generator: Node,
+    sink: Node,
+    podroute_binary: PathBuf,
+    ticks_per_second: u64,
+    /// Seconds a sink or mesh waits for completion before reporting failure.
+    role_timeout: u64,
+    mesh_addresses: std::cell::Cell<u32>,
+}
+
+impl Bench {
+    fn new(options: &HarnessOptions) -> Result<Bench> {
+        let podroute_binary = options.podroute_binary.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+                .join("release/podroute")
+        });
+        if !podroute_binary.exists() {
+            return Err(BenchError::Other(format!(
+                "{} missing: run `cargo build --release -p podroute` or pass --podroute-binary",
+                podroute_binary.display()
+            )));
+        }
+        let lab = Lab::new("bench")?;
+        let image = interop::image::ensure_image()?;
+        let network = lab.network("bench")?;
+        let generator = lab.node("generator", &network, GENERATOR_HOST)?;
+        let sink = lab.node("sink", &network, SINK_HOST)?;
+        let bench_binary = std::env::current_exe().map_err(io_context("finding this binary"))?;
+        for node in [&generator, &sink] {
+            let target = format!("{}:{BENCH_PATH}", node.container);
+            let source = bench_binary.display().to_string();
+            interop::command::run("docker", &["cp", &source, &target])?;
+        }
+        Ok(Bench {
+            lab,
+            network,
+            image,
+            generator,
+            sink,
+            podroute_binary,
+            ticks_per_second: measure::clock_ticks_per_second(),
+            role_timeout: if options.quick { 120 } else { 600 },
+            mesh_addresses: std::cell::Cell::new(0),
+        })
+    }
+
+    fn print_versions(&self, daemons: &[Daemon]) {
+        println!(
+            "lab {}; network {}",
+            self.lab.prefix(),
+            self.network.ipv4_subnet()
+        );
+        for daemon in daemons {
+            let version = match daemon {
+                Daemon::Podroute => interop::command::run(
+                    "git",
+                    &[
+                        "-C",
+                        env!("CARGO_MANIFEST_DIR"),
+                        "rev-parse",
+                        "--short",
+                        "HEAD",
+                    ],
+                )
+                .map(|commit| format!("podroute at commit {}", commit.trim())),
+                other => self.generator.shell(other.version_command()),
+            };
+            match version {
+                Ok(text) => println!("- {}: {}", daemon.name(), text.trim()),
+                Err(error) => println!("- {}: version unknown ({error})", daemon.name()),
+            }
+        }
+    }
+
+    fn dut(&self, neighbors: Vec<DutNeighbor>, reflecting: bool) -> Dut {
+        let ipv4 = self.network.ipv4(DUT_HOST);
+        Dut {
+            asn: DUT_ASN,
+            ipv4,
+            ipv6: self.network.ipv6(DUT_HOST),
+            cluster_id: reflecting.then_some(ipv4),
+            neighbors,
+        }
+    }
+
+    /// Starts a fresh DUT container running `daemon` with `dut`'s config.
+    fn start_dut(&self, daemon: Daemon, dut: &Dut, run: usize) -> Result<DutNode> {
+        let container = format!("{}-dut-{}-{run}", self.lab.prefix(), daemon.name());
+        let options = NodeOptions {
+            network: &self.network,
+            host: DUT_HOST,
+            podroute_binary: (daemon == Daemon::Podroute).then_some(self.podroute_binary.as_path()),
+        };
+        let guard = DutNode {
+            node: Node::start(&self.image, "dut", &container, &options)?,
+        };
+        daemon.start(&guard.node, &daemon.render(dut))?;
+        self.lab
+            .wait_until(&format!("{} listening", daemon.name()), || {
+                guard
+                    .node
+                    .shell("ss -Hltn 'sport = :179' | grep -q .")
+                    .is_ok()
+            })?;
+        Ok(guard)
+    }
+
+    fn scenario_ingest(
+        &self,
+        daemons: &[Daemon],
+        repetitions: usize,
+        ipv4: u32,
+        ipv6: u32,
+    ) -> Result<ScenarioReport> {
+        let mut report = ScenarioReport::new(
+            format!(
+                "Scenario 1: ingest {ipv4} IPv4 /24 + {ipv6} IPv6 /48 from one eBGP peer, passed to one sink"
+            ),
+            u64::from(ipv4) + u64::from(ipv6),
+        );
+        for repetition in 0..repetitions {
+            let calibration = self.ingest_calibration(ipv4, ipv6)?;
+            eprintln!("calibration #{repetition}: {calibration:?}");
+            report.add("calibration (no daemon)", calibration);
+            for daemon in daemons {
+                let measurement = self.ingest_run(*daemon, repetition, ipv4, ipv6)?;
+                eprintln!("{} #{repetition}: {measurement:?}", daemon.name());
+                report.add(daemon.name(), measurement);
+            }
+        }
+        Ok(report)
+    }
+
+    fn generate_arguments(&self, connect: IpAddr, ipv4: u32, ipv6: u32) -> Vec<String> {
+        vec![
+            "generate".into(),
+            "--connect".into(),
+            connect.to_string(),
+            "--local".into(),
+            self.generator.ipv4.to_string(),
+            "--local-ipv6".into(),
+            self.generator.ipv6.to_string(),
+            "--asn".into(),
+            GENERATOR_ASN.to_string(),
+            "--ipv4".into(),
+            ipv4.to_string(),
+            "--ipv6".into(),
+            ipv6.to_string(),
+        ]
+    }
+
+    fn sink_arguments(&self, peer: Option<IpAddr>, ipv4: u32, ipv6: u32) -> Vec<String> {
+        let mut arguments = vec![
+            "sink".into(),
+            "--local".into(),
+            self.sink.ipv4.to_string(),
+            "--asn".into(),
+            SINK_ASN.to_string(),
+            "--expect-ipv4".into(),
+            ipv4.to_string(),
+            "--expect-ipv6".into(),
+            ipv6.to_string(),
+            "--timeout".into(),
+            self.role_timeout.to_string(),
+        ];
+        match peer {
+            Some(address) => arguments.extend(["--connect".into(), address.to_string()]),
+            None => arguments.extend(["--listen".into(), "0.0.0.0:179".into()]),
+        }
+        arguments
+    }
+
+    /// Generator straight into the sink: the ceiling of the harness itself.
+    fn ingest_calibration(&self, ipv4: u32, ipv6: u32) -> Result<Measurement> {
+        let sink = RoleProcess::spawn(&self.sink, &self.sink_arguments(None, ipv4, ipv6))?;
+        sink.wait_for_ready()?;
+        let mut generator = RoleProcess::spawn(
+            &self.generator,
+            &self.generate_arguments(IpAddr::V4(self.sink.ipv4), ipv4, ipv6),
+        )?;
+        generator.wait_for_ready()?;
+        generator.go()?;
+        let generated: GenerateResult = generator.result()?;
+        let received: SinkResult = sink.result()?;
+        generator.stop();
+        sink.stop();
+        Ok(Measurement::without_daemon(
+            received.reached,
+            generated.first_byte_ns,
+            received.complete_ns,
+        ))
+    }
+
+    fn ingest_run(&self, daemon: Daemon, run: usize, ipv4: u32, ipv6: u32) -> Result<Measurement> {
+        let neighbors = vec![
+            DutNeighbor {
+                address: self.generator.ipv4,
+                asn: GENERATOR_ASN,
+                route_reflector_client: false,
+            },
+            DutNeighbor {
+                address: self.sink.ipv4,
+                asn: SINK_ASN,
+                route_reflector_client: false,
+            },
+        ];
+        let dut = self.dut(neighbors, false);
+        let node = self.start_dut(daemon, &dut, run)?;
+        let sink = RoleProcess::spawn(
+            &self.sink,
+            &self.sink_arguments(Some(IpAddr::V4(dut.ipv4)), ipv4, ipv6),
+        )?;
+        sink.wait_for_ready()?;
+        let mut generator = RoleProcess::spawn(
+            &self.generator,
+            &self.generate_arguments(IpAddr::V4(dut.ipv4), ipv4, ipv6),
+        )?;
+        generator.wait_for_ready()?;
+        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
+        if pids.is_empty() {
+            return Err(BenchError::Other(format!(
+                "no {} process found",
+                daemon.name()
+            )));
+        }
+        let before = measure::sample(&pids)?;
+        generator.go()?;
+        let generated: GenerateResult = generator.result()?;
+        let received: SinkResult = sink.result()?;
+        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        if !received.reached {
+            eprintln!(
+                "{}: sink incomplete ({} IPv4, {} IPv6); log:\n{}",
+                daemon.name(),
+                received.ipv4,
+                received.ipv6,
+                node.node.read_file(daemon.log_file())
+            );
+        }
+        generator.stop();
+        sink.stop();
+        Ok(Measurement::of_daemon(
+            received.reached,
+            generated.first_byte_ns,
+            received.complete_ns,
+            before,
+            after,
+            self.ticks_per_second,
+        ))
+    }
+
+    /// Adds client addresses to the generator container, once per address.
+    fn ensure_client_addresses(&self, clients: u32) -> Result<()> {
+        let have = self.mesh_addresses.get();
+        for client in have..clients {
+            let host = u32::from(FIRST_CLIENT_HOST) + client;
+            let host = u8::try_from(host)
+                .map_err(|_| BenchError::Other("too many clients for one /24".into()))?;
+            self.generator.shell(&format!(
+                "ip addr add {}/24 dev eth0 && ip addr add {}/64 dev eth0 nodad",
+                self.network.ipv4(host),
+                self.network.ipv6(host)
+            ))?;
+        }
+        self.mesh_addresses.set(have.max(clients));
+        Ok(())
+    }
+
+    fn scenario_reflection(
+        &self,
+        daemons: &[Daemon],
+        repetitions: usize,
+        clients: u32,
+    ) -> Result<ScenarioReport> {
+        self.ensure_client_addresses(clients)?;
+        let mut report = ScenarioReport::new(
+            format!(
+                "Scenario 3: route reflection, {clients} iBGP clients, each announcing 4 /26 + 4 /32 IPv4 and 4 /64 + 4 /128 IPv6"
+            ),
+            u64::from(clients) * 16,
+        );
+        report.clients = Some(clients);
+        for repetition in 0..repetitions {
+            for daemon in daemons {
+                let measurement = self.reflection_run(*daemon, repetition, clients)?;
+                eprintln!(
+                    "{} {clients} clients #{repetition}: {measurement:?}",
+                    daemon.name()
+                );
+                report.add(daemon.name(), measurement);
+            }
+        }
+        Ok(report)
+    }
+
+    fn reflection_run(&self, daemon: Daemon, run: usize, clients: u32) -> Result<Measurement> {
+        let first_ipv4 = self.network.ipv4(FIRST_CLIENT_HOST);
+        let first_ipv6 = self.network.ipv6(FIRST_CLIENT_HOST);
+        let neighbors = (0..clients)
+            .map(|client| DutNeighbor {
+                address: Ipv4Addr::from(u32::from(first_ipv4) + client),
+                asn: DUT_ASN,
+                route_reflector_client: true,
+            })
+            .collect();
+        let dut = self.dut(neighbors, true);
+        let node = self.start_dut(daemon, &dut, run)?;
+        let arguments: Vec<String> = vec![
+            "mesh".into(),
+            "--connect".into(),
+            dut.ipv4.to_string(),
+            "--first-ipv4".into(),
+            first_ipv4.to_string(),
+            "--first-ipv6".into(),
+            Ipv6Addr::from(u128::from(first_ipv6)).to_string(),
+            "--clients".into(),
+            clients.to_string(),
+            "--asn".into(),
+            DUT_ASN.to_string(),
+            "--timeout".into(),
+            self.role_timeout.to_string(),
+        ];
+        let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
+        mesh.wait_for_ready()?;
+        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
+        let before = measure::sample(&pids)?;
+        mesh.go()?;
+        let result: MeshResult = mesh.result()?;
+        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        let reached = result.complete_clients == result.clients;
+        if !reached {
+            eprintln!(
+                "{}: only {} of {} clients complete; log:\n{}",
+                daemon.name(),
+                result.complete_clients,
+                result.clients,
+                node.node.read_file(daemon.log_file())
+            );
+        }
+        mesh.stop();
+        Ok(Measurement::of_daemon(
+            reached,
+            result.first_byte_ns,
+            result.complete_ns,
+            before,
+            after,
+            self.ticks_per_second,
+        ))
+    }
+}
+
+/// A DUT container, removed when dropped.
+struct DutNode {
+    node: Node,
+}
+
+impl Drop for DutNode {
+    fn drop(&mut self) {
+        if let Err(error) = Node::remove(&self.node.container) {
+            eprintln!("cannot remove {}: {error}", self.node.container);
+        }
+    }
+}
+
+/// A role running under `docker exec -i`: its stdin carries `go` and, when
+/// closed, stops it; its stdout lines arrive on a channel.
+struct RoleProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+}
+
+impl RoleProcess {
+    fn spawn(node: &Node, arguments: &[String]) -> Result<RoleProcess> {
+        let mut child = Command::new("docker")
+            .args(["exec", "-i", &node.container, BENCH_PATH])
+            .args(arguments)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(io_context("starting docker exec"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| BenchError::Other("no stdout from docker exec".into()))?;
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(RoleProcess {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+        })
+    }
+
+    fn next_line(&self) -> Result<String> {
+        self.lines.recv_timeout(RUN_TIMEOUT).map_err(|_| {
+            BenchError::Other("a benchmark role ended or timed out without a result".into())
+        })
+    }
+
+    fn wait_for_ready(&self) -> Result<()> {
+        loop {
+            if self.next_line()? == "ready" {
+                return Ok(());
+            }
+        }
+    }
+
+    fn go(&mut self) -> Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| BenchError::Other("role stdin closed".into()))?;
+        stdin
+            .write_all(b"go\n")
+            .and_then(|()| stdin.flush())
+            .map_err(io_context("sending go to a role"))
+    }
+
+    fn result<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        loop {
+            let line = self.next_line()?;
+            if line.starts_with('{') {
+                return serde_json::from_str(&line).map_err(|error| {
+                    BenchError::Other(format!("bad role result {line}: {error}"))
+                });
+            }
+        }
+    }
+
+    /// Closes stdin (the role exits and its sessions close) and reaps it.
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

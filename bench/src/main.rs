@@ -1,0 +1,62 @@
+//! podroute-bench: the side-by-side benchmark of podroute, BIRD, FRR and
+//! GoBGP (issue 8).
+//!
+//! With no subcommand the binary is the harness ([`harness`]): it builds the
+//! lab, runs the scenarios and prints tables. The subcommands are the roles
+//! the harness copies this same binary into containers to play
+//! ([`roles`]): `generate`, `sink` and `mesh`, BGP speakers built on
+//! `bgp::wire` ([`session`], [`tables`], [`count`]). Measurements of the
+//! daemons come from the host's /proc ([`measure`]) and become tables in
+//! [`report`].
+
+mod count;
+mod daemons;
+mod error;
+mod harness;
+mod measure;
+mod report;
+mod roles;
+mod session;
+mod tables;
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use roles::role_event;
+
+/// Side-by-side BGP benchmarks: podroute against BIRD, FRR and GoBGP.
+#[derive(Debug, Parser)]
+#[command(name = "podroute-bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    role: Option<Role>,
+    #[command(flatten)]
+    harness: harness::HarnessOptions,
+}
+
+/// The roles played inside lab containers.
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// One eBGP peer sending a pre-encoded table.
+    Generate(roles::GenerateOptions),
+    /// One peer counting what it receives.
+    Sink(roles::SinkOptions),
+    /// Many iBGP route-reflector clients.
+    Mesh(roles::MeshOptions),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let outcome = match &cli.role {
+        Some(Role::Generate(options)) => roles::generate(options),
+        Some(Role::Sink(options)) => roles::sink(options),
+        Some(Role::Mesh(options)) => roles::mesh(options),
+        None => harness::run(&cli.harness),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("podroute-bench: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
