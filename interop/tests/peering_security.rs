@@ -209,7 +209,6 @@ fn md5_gtsm_and_bad_peer_as_between_podroute_and_peers() {
 /// attempt's failure is then ignored as stale, and `last_error` stays
 /// `null` for ever although no connection ever succeeds.
 #[test]
-#[ignore = "podroute bug: a connect superseded by the ConnectRetry timer never sets last_error"]
 fn a_connect_superseded_by_the_retry_timer_is_still_reported() {
     let result = (|| -> Result<()> {
         let lab = Lab::new("peering-retry-error")?;
@@ -235,14 +234,14 @@ fn a_connect_superseded_by_the_retry_timer_is_still_reported() {
     }
 }
 
-/// FRR told the wrong AS by podroute must record the NOTIFICATION, as BIRD
-/// does. A capture on the lab bridge shows why it does not: podroute writes
-/// the NOTIFICATION (21 bytes) and a FIN, then a RST within 50 µs, because
-/// it drops the socket with FRR's KEEPALIVE still unread; FRR 8.4 then
-/// records "Waiting for peer OPEN" and never the NOTIFICATION. Draining
-/// the socket after the FIN, until EOF or a short bound, would avoid it.
+/// FRR told the wrong AS by podroute should record the NOTIFICATION, as BIRD
+/// does. podroute used to close with FRR's KEEPALIVE unread, so the kernel
+/// sent a RST 50 µs after the FIN; it now drains the socket and the RST is
+/// gone (bgp/src/speaker/connection.rs has the test), but FRR 8.4 still
+/// records only "Waiting for peer OPEN" for a NOTIFICATION that follows the
+/// OPEN in the same segment.
 #[test]
-#[ignore = "podroute bug: RST right after the NOTIFICATION, so FRR never records Bad Peer AS"]
+#[ignore = "FRR 8.4 bookkeeping, not podroute: the wire shows podroute's OPEN and NOTIFICATION 2/2 in one segment, then a FIN and no RST, yet FRR records only 'Waiting for peer OPEN'; to be replaced by a wire-capture assertion"]
 fn frr_records_the_bad_peer_as_podroute_sends() {
     let result = (|| -> Result<()> {
         let lab = Lab::new("peering-frr-bad-as")?;
