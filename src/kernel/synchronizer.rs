@@ -264,6 +264,11 @@ impl Synchronizer {
         self.resync_retry = None;
         if initial {
             self.counters.adopted = u64::try_from(self.installed.len()).unwrap_or(u64::MAX);
+            if self.installed.is_empty() {
+                // A cold start: nothing of ours to keep or sweep, so the
+                // FIB is in sync as soon as BGP's routes are installed.
+                self.sweep.done = true;
+            }
             info!(
                 adopted = self.installed.len(),
                 "adopted our routes already in the kernel"

@@ -186,6 +186,8 @@ impl Owner {
         for settings in self.config.neighbors.clone() {
             self.add_neighbor(now, settings, false);
         }
+        // With no neighbor to wait for, the start is already complete.
+        self.check_converged();
         loop {
             let deadline = self.next_deadline();
             let sleep = async {
@@ -741,6 +743,7 @@ impl Owner {
                     .is_some();
                 self.feed(now, address, Input::ManualStop { communication });
                 let _ = reply.send(found);
+                self.check_converged();
             }
             Command::Enable { address, reply } => {
                 let Some(neighbor) = self.neighbors.get_mut(&address) else {
@@ -768,6 +771,7 @@ impl Owner {
             Command::Reconfigure { config, reply } => {
                 let changes = self.reconfigure(now, *config);
                 let _ = reply.send(changes);
+                self.check_converged();
             }
             Command::Stop { .. } => {}
         }

@@ -473,7 +473,10 @@ async fn status_is_sorted_and_serialises() {
         "198.18.0.2"
     );
     assert_eq!(json["counters"]["installs"], 3);
-    assert_eq!(json["initial_sweep_done"], false);
+    assert_eq!(
+        json["initial_sweep_done"], true,
+        "a cold start has nothing of ours to sweep"
+    );
 }
 
 #[tokio::test]
