@@ -68,6 +68,7 @@ impl Daemon {
         if !restart.is_empty() {
             return Err(ReloadError::NeedsRestart(restart));
         }
+        warn_unimplemented(&new);
         let mut changes: Vec<String> = diff.to_string().lines().map(str::to_owned).collect();
         let applied = self
             .speaker
@@ -89,6 +90,20 @@ impl Daemon {
         }
         *current = new;
         Ok(changes)
+    }
+}
+
+/// Settings the configuration accepts but this version does not act on yet;
+/// saying so beats silently ignoring them.
+fn warn_unimplemented(config: &Config) {
+    if !config.import_kernel.is_empty() {
+        warn!(
+            entries = config.import_kernel.len(),
+            "[[import_kernel]] is not implemented yet: no kernel routes are advertised from it"
+        );
+    }
+    if config.graceful_restart.long_lived_stale_time.is_some() {
+        warn!("[graceful_restart] long_lived_stale_time is not implemented yet (RFC 9494): ignored");
     }
 }
 
@@ -168,6 +183,7 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         Some(address) => Some(crate::metrics::bind(address).await?),
         None => None,
     };
+    warn_unimplemented(&config);
     let socket_path = config.api.socket.clone();
     let listener = api::socket::bind(&socket_path, config.api.socket_mode)
         .await
