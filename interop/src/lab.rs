@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::daemon::podroute_config::{self, ListenRange};
+use crate::daemon::podroute_config::{self, ListenRange, PodrouteOptions};
 use crate::daemon::{DaemonKind, Router};
 use crate::error::{Error, Result};
 use crate::image::ensure_image;
@@ -153,6 +153,23 @@ impl Lab {
         listen_ranges: &[ListenRange],
     ) -> Result<Router> {
         let toml = podroute_config::render(&spec, listen_ranges);
+        let mut router = Router::start_podroute(node, &toml)?;
+        router.spec = Some(spec);
+        lock(&self.routers).push(router.clone());
+        Ok(router)
+    }
+
+    /// [`Lab::podroute_with_spec`] plus podroute-only settings (policies,
+    /// ADD-PATH, prefix limits), rendered by
+    /// [`crate::daemon::podroute_config::render_with_options`].
+    pub fn podroute_with_options(
+        &self,
+        node: &Node,
+        spec: RouterSpec,
+        listen_ranges: &[ListenRange],
+        options: &PodrouteOptions,
+    ) -> Result<Router> {
+        let toml = podroute_config::render_with_options(&spec, listen_ranges, options);
         let mut router = Router::start_podroute(node, &toml)?;
         router.spec = Some(spec);
         lock(&self.routers).push(router.clone());

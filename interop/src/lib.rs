@@ -32,7 +32,10 @@ pub mod spec;
 pub mod status;
 
 pub use daemon::podroute::{NeighborAction, PodrouteNeighbor};
-pub use daemon::podroute_config::ListenRange;
+pub use daemon::podroute_config::{
+    ListenRange, MaxPrefixes, PodrouteNeighborOptions, PodrouteOptions,
+};
+pub use daemon::podroute_routes::{PodrouteNextHop, PodroutePath, PodroutePrefix};
 pub use daemon::{DaemonKind, Router};
 pub use error::{Error, Result};
 pub use lab::{DEFAULT_TIMEOUT, Lab, podroute_binary};

@@ -136,6 +136,11 @@ pub struct RouterSpec {
     pub graceful_restart: bool,
     /// Route-reflector cluster id (RFC 4456), when reflecting.
     pub cluster_id: Option<Ipv4Addr>,
+    /// Equal-cost paths used per prefix (ECMP multipath): FRR's
+    /// `maximum-paths` and `maximum-paths ibgp`, podroute's `max_paths`.
+    /// BIRD and GoBGP configs do not render it. `None` keeps each daemon's
+    /// default.
+    pub max_paths: Option<u8>,
 }
 
 impl RouterSpec {
@@ -150,6 +155,7 @@ impl RouterSpec {
             originate: Vec::new(),
             graceful_restart: false,
             cluster_id: None,
+            max_paths: None,
         }
     }
 

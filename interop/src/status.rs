@@ -53,6 +53,19 @@ pub struct Route {
     pub best: bool,
     /// Whether the path was learned from a BGP peer (not local).
     pub learned: bool,
+    /// ORIGINATOR_ID (RFC 4456 §8): the router id of the path's originator
+    /// inside the AS, set by the first route reflector on the way.
+    pub originator_id: Option<String>,
+    /// CLUSTER_LIST (RFC 4456 §8): the cluster ids of the reflectors the
+    /// path passed, most recent first.
+    pub cluster_list: Vec<String>,
+    /// Whether the daemon put this path in its multipath (ECMP) set; the
+    /// best path counts when the set has more than one member. BIRD's text
+    /// does not say, so its parser leaves this false.
+    pub multipath: bool,
+    /// The address of the peer the path was learned from, when the daemon
+    /// names it (`None` for local paths).
+    pub peer: Option<String>,
 }
 
 /// Normalises a state name from any daemon's spelling to RFC 4271's.

@@ -352,6 +352,10 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
             "BGP.med" => route.med = value.parse().ok(),
             "BGP.community" => route.communities = parse_pairs(value),
             "BGP.large_community" => route.large_communities = parse_pairs(value),
+            "BGP.originator_id" => route.originator_id = Some(value.to_string()),
+            "BGP.cluster_list" => {
+                route.cluster_list = value.split_whitespace().map(str::to_string).collect()
+            }
             _ => {}
         }
     }
@@ -413,6 +417,8 @@ mod tests {
         "\tBGP.local_pref: 100\n",
         "\tBGP.community: (65002,100) (65001,7)\n",
         "\tBGP.large_community: (65002, 1, 2)\n",
+        "\tBGP.originator_id: 198.19.0.9\n",
+        "\tBGP.cluster_list: 198.19.255.1 198.19.255.2\n",
         "                     unicast [n_198_18_1_4 21:05:52.000] (100) [AS65003i]\n",
         "\tvia 198.18.1.4 on eth0\n",
         "\tBGP.as_path: 65003\n",
@@ -436,6 +442,10 @@ mod tests {
             vec!["65001:7".to_string(), "65002:100".to_string()]
         );
         assert_eq!(learned.large_communities, vec!["65002:1:2".to_string()]);
+        assert_eq!(learned.originator_id.as_deref(), Some("198.19.0.9"));
+        assert_eq!(learned.cluster_list, vec!["198.19.255.1", "198.19.255.2"]);
+        assert_eq!(parsed[2].originator_id, None);
+        assert!(parsed[2].cluster_list.is_empty());
         assert_eq!(parsed[2].prefix, "198.19.3.0/24");
         assert!(!parsed[2].best);
         assert_eq!(parsed[2].as_path, vec![65003]);

@@ -112,6 +112,12 @@ pub fn render(spec: &RouterSpec) -> String {
     }
     for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
         let _ = writeln!(text, " address-family {} unicast", family_keyword(family));
+        if let Some(paths) = spec.max_paths {
+            let _ = writeln!(
+                text,
+                "  maximum-paths {paths}\n  maximum-paths ibgp {paths}"
+            );
+        }
         for (index, origination) in spec.originate.iter().enumerate() {
             if Family::of_prefix(&origination.prefix) == family {
                 let _ = writeln!(
@@ -394,6 +400,29 @@ pub fn parse_prefix_detail(detail: &Value) -> Vec<Route> {
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
                 learned,
+                originator_id: path
+                    .get("originatorId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                // Order matters here (most recent reflector first), so the
+                // list is kept as FRR prints it, unlike communities.
+                cluster_list: path
+                    .get("clusterList")
+                    .and_then(|c| c.get("list"))
+                    .and_then(Value::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                multipath: path
+                    .get("multipath")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                peer: learned.then(|| peer.to_string()),
             }
         })
         .collect()
@@ -434,7 +463,8 @@ mod tests {
             r#"{"prefix":"198.19.2.0/24","paths":[{"aspath":{"segments":[{"type":"as-sequence","list":[4200000001]}]},
             "valid":true,"bestpath":{"overall":true},"metric":10,"locPrf":150,
             "community":{"list":["65001:100"]},"largeCommunity":{"list":["4200000001:1:2"]},
-            "nexthops":[{"ip":"198.18.1.2"}],"peer":{"peerId":"198.18.1.2"}},
+            "nexthops":[{"ip":"198.18.1.2"}],"peer":{"peerId":"198.18.1.2"},"multipath":true,
+            "originatorId":"198.19.0.9","clusterList":{"list":["198.19.255.2","198.19.255.1"]}},
             {"aspath":{"segments":[]},"nexthops":[{"ip":"0.0.0.0"}],"peer":{"peerId":"(unspec)"}}]}"#,
         )
         .unwrap();
@@ -449,6 +479,13 @@ mod tests {
             routes[0].large_communities,
             vec!["4200000001:1:2".to_string()]
         );
+        assert_eq!(routes[0].originator_id.as_deref(), Some("198.19.0.9"));
+        assert_eq!(routes[0].cluster_list, vec!["198.19.255.2", "198.19.255.1"]);
+        assert!(routes[0].multipath);
+        assert_eq!(routes[0].peer.as_deref(), Some("198.18.1.2"));
         assert!(!routes[1].learned);
+        assert_eq!(routes[1].originator_id, None);
+        assert!(routes[1].cluster_list.is_empty() && !routes[1].multipath);
+        assert_eq!(routes[1].peer, None);
     }
 }

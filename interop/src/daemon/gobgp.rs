@@ -310,6 +310,10 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
                 prefix: prefix.clone(),
                 best: path.get("best").and_then(Value::as_bool).unwrap_or(false),
                 learned: path.get("neighbor-ip").is_some(),
+                peer: path
+                    .get("neighbor-ip")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 ..Route::default()
             };
             for attribute in path
@@ -356,6 +360,23 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
                             .map(community_text)
                             .collect();
                         route.communities.sort();
+                    }
+                    Some(9) => {
+                        route.originator_id = attribute
+                            .get("value")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                    }
+                    Some(10) => {
+                        route.cluster_list = attribute
+                            .get("value")
+                            .and_then(Value::as_array)
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect();
                     }
                     Some(32) => {
                         route.large_communities = attribute
@@ -419,7 +440,8 @@ mod tests {
         let text = r#"{"198.19.2.0/24":[{"nlri":{"prefix":"198.19.2.0/24"},"best":true,"attrs":[
             {"type":1,"value":0},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[4200000001]}]},
             {"type":3,"nexthop":"198.18.1.2"},{"type":4,"metric":10},{"type":5,"value":100},
-            {"type":8,"communities":[4259905636]},{"type":32,"value":[{"ASN":4200000001,"LocalData1":1,"LocalData2":2}]}],
+            {"type":8,"communities":[4259905636]},{"type":9,"value":"198.19.0.9"},
+            {"type":10,"value":["198.19.255.2","198.19.255.1"]},{"type":32,"value":[{"ASN":4200000001,"LocalData1":1,"LocalData2":2}]}],
             "neighbor-ip":"198.18.1.3"}]}"#;
         let parsed = parse_routes(text).unwrap();
         assert_eq!(parsed.len(), 1);
@@ -431,5 +453,8 @@ mod tests {
         assert_eq!(route.local_pref, Some(100));
         assert_eq!(route.communities, vec!["65001:100".to_string()]);
         assert_eq!(route.large_communities, vec!["4200000001:1:2".to_string()]);
+        assert_eq!(route.originator_id.as_deref(), Some("198.19.0.9"));
+        assert_eq!(route.cluster_list, vec!["198.19.255.2", "198.19.255.1"]);
+        assert_eq!(route.peer.as_deref(), Some("198.18.1.3"));
     }
 }

@@ -11,6 +11,7 @@ pub mod frr;
 pub mod gobgp;
 pub mod podroute;
 pub mod podroute_config;
+pub mod podroute_routes;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -198,6 +199,31 @@ impl Router {
             .podroute_neighbors()?
             .into_iter()
             .find(|neighbor| neighbor.address == address))
+    }
+
+    /// podroute only: every field of `podroute routes --json`.
+    pub fn podroute_routes(&self) -> Result<Vec<podroute_routes::PodroutePrefix>> {
+        if self.kind != DaemonKind::Podroute {
+            return Err(Error::Environment(format!(
+                "{} is not podroute",
+                self.kind.name()
+            )));
+        }
+        podroute::route_details(&self.node)
+    }
+
+    /// podroute only: replaces the config with `config_toml` and runs
+    /// `podroute reload`; returns the changes podroute reports.
+    pub fn podroute_reload(&mut self, config_toml: &str) -> Result<String> {
+        if self.kind != DaemonKind::Podroute {
+            return Err(Error::Environment(format!(
+                "{} is not podroute",
+                self.kind.name()
+            )));
+        }
+        let answer = podroute::reload(&self.node, config_toml)?;
+        self.config = config_toml.to_string();
+        Ok(answer)
     }
 
     /// GoBGP only: NOTIFICATIONs received from `address`, the one trace of
@@ -392,25 +418,26 @@ impl Router {
                 .collect::<String>(),
             Err(error) => format!("  (error: {error})\n"),
         };
-        // For podroute the lab checks sessions, and its full neighbor JSON
-        // says more about them than a route list parsed with guessed names.
-        let routes = if self.kind == DaemonKind::Podroute {
+        let mut routes = match self.routes() {
+            Ok(list) => list
+                .iter()
+                .map(|r| format!("  {r:?}\n"))
+                .collect::<String>(),
+            Err(error) => format!("  (error: {error})\n"),
+        };
+        // podroute's full neighbor JSON says more about its sessions
+        // (counters, flaps, negotiated families) than the neutral view.
+        if self.kind == DaemonKind::Podroute {
             match self
                 .node
                 .exec(&[crate::node::PODROUTE_PATH, "neighbors", "--json"])
             {
-                Ok(json) => format!("  (podroute neighbors --json) {}\n", json.trim()),
-                Err(error) => format!("  (error: {error})\n"),
+                Ok(json) => {
+                    routes.push_str(&format!("  (podroute neighbors --json) {}\n", json.trim()))
+                }
+                Err(error) => routes.push_str(&format!("  (error: {error})\n")),
             }
-        } else {
-            match self.routes() {
-                Ok(list) => list
-                    .iter()
-                    .map(|r| format!("  {r:?}\n"))
-                    .collect::<String>(),
-                Err(error) => format!("  (error: {error})\n"),
-            }
-        };
+        }
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines

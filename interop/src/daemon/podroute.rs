@@ -7,12 +7,13 @@
 //! neighbors --json` is parsed strictly into [`PodrouteNeighbor`] (every
 //! field of the documented schema must be present, so a schema drift fails
 //! loudly) and reduced to the neutral [`NeighborStatus`]; `podroute
-//! neighbor ADDR shutdown|enable|reset` acts on one session.
+//! neighbor ADDR shutdown|enable|reset` acts on one session; `podroute
+//! routes --json` is parsed by [`super::podroute_routes`]; `podroute
+//! reload` applies a rewritten config.
 
 use std::net::IpAddr;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::node::{Node, PODROUTE_PATH};
@@ -33,13 +34,6 @@ pub fn start(node: &Node, config: &str) -> Result<()> {
         "echo $$ > {PID_FILE}; exec {PODROUTE_PATH} daemon --config {CONFIG_FILE} >> {LOG_FILE} 2>&1"
     );
     node.spawn(&["sh", "-c", &script])
-}
-
-fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|source| Error::Json {
-        what: what.to_string(),
-        source,
-    })
 }
 
 /// One element of `podroute neighbors --json` (the schema DESIGN.md and the
@@ -167,64 +161,22 @@ pub fn neighbor_action(
     node.exec(&arguments).map(|_| ())
 }
 
-/// Queries `podroute routes --json`.
+/// Queries `podroute routes --json`, one neutral [`Route`] per path.
 pub fn routes(node: &Node) -> Result<Vec<Route>> {
-    parse_routes(&node.exec(&[PODROUTE_PATH, "routes", "--json"])?)
+    super::podroute_routes::parse_routes(&node.exec(&[PODROUTE_PATH, "routes", "--json"])?)
 }
 
-/// Parses a list of paths with the neutral field names of [`Route`]
-/// (`prefix`, `next_hops` or `next_hop`, `as_path`, `local_pref`, `med`,
-/// `communities`, `large_communities`, `best`, `learned`). Adjust here when
-/// podroute's documented schema settles.
-pub fn parse_routes(text: &str) -> Result<Vec<Route>> {
-    let value = parse_json("podroute routes", text)?;
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut result = Vec::new();
-    for path in value.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let number = |key: &str| {
-            path.get(key)
-                .and_then(Value::as_u64)
-                .and_then(|v| u32::try_from(v).ok())
-        };
-        let mut next_hops = strings(path.get("next_hops"));
-        if let Some(hop) = path.get("next_hop").and_then(Value::as_str) {
-            next_hops.push(hop.to_string());
-        }
-        result.push(Route {
-            prefix: path
-                .get("prefix")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            next_hops,
-            as_path: path
-                .get("as_path")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_u64)
-                        .filter_map(|v| u32::try_from(v).ok())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            local_pref: number("local_pref"),
-            med: number("med"),
-            communities: strings(path.get("communities")),
-            large_communities: strings(path.get("large_communities")),
-            best: path.get("best").and_then(Value::as_bool).unwrap_or(false),
-            learned: path.get("learned").and_then(Value::as_bool).unwrap_or(true),
-        });
-    }
-    Ok(result)
+/// Queries `podroute routes --json` in full (ADD-PATH identifiers,
+/// multipath, reachability).
+pub fn route_details(node: &Node) -> Result<Vec<super::podroute_routes::PodroutePrefix>> {
+    super::podroute_routes::parse_prefixes(&node.exec(&[PODROUTE_PATH, "routes", "--json"])?)
+}
+
+/// Writes a new config and runs `podroute reload` (docs/configuration.md,
+/// "Reload"); returns the CLI's answer, one line per applied change.
+pub fn reload(node: &Node, config: &str) -> Result<String> {
+    node.write_file(CONFIG_FILE, config)?;
+    node.exec(&[PODROUTE_PATH, "reload"])
 }
 
 #[cfg(test)]
