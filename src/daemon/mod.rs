@@ -32,6 +32,45 @@ pub struct Daemon {
     pub kernel: Option<KernelHandle>,
     config_path: PathBuf,
     config: tokio::sync::Mutex<Config>,
+    /// The `[[import_kernel]]` watcher, replaced when its settings change.
+    importer: tokio::sync::Mutex<Option<Importer>>,
+}
+
+/// A running `[[import_kernel]]` watcher and the task forwarding its
+/// results to the speaker; both stop when dropped.
+struct Importer {
+    tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl Drop for Importer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts watching the kernel for `[[import_kernel]]` routes, if any are
+/// configured; the speaker advertises them as this host's own.
+fn start_importer(config: &Config, speaker: &SpeakerHandle) -> Result<Option<Importer>, String> {
+    if config.import_kernel.is_empty() {
+        return Ok(None);
+    }
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let watcher =
+        kernel::import::spawn_importer(kernel::import::ImportFilter::from_config(config), sender)
+            .map_err(|error| format!("[[import_kernel]]: cannot watch kernel routes: {error}"))?;
+    let speaker = speaker.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(prefixes) = receiver.recv().await {
+            if speaker.set_imported(prefixes).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Some(Importer {
+        tasks: [watcher, forwarder],
+    }))
 }
 
 /// Why a reload was refused. The running configuration stays as it was.
@@ -88,6 +127,27 @@ impl Daemon {
                 warn!("the kernel synchronizer has stopped; originated blackholes not updated");
             }
         }
+        let import_changed = current.import_kernel != new.import_kernel
+            || current.originate != new.originate
+            || current.fib.protocol != new.fib.protocol;
+        if import_changed {
+            let mut importer = self.importer.lock().await;
+            *importer = None;
+            match start_importer(&new, &self.speaker) {
+                Ok(started) => *importer = started,
+                Err(message) => warn!("{message}"),
+            }
+            changes.push(match (&*importer, new.import_kernel.is_empty()) {
+                (Some(_), _) => {
+                    "[[import_kernel]]: watching the kernel with the new settings".into()
+                }
+                (None, true) => "[[import_kernel]]: no longer importing kernel routes".into(),
+                (None, false) => "[[import_kernel]]: could not start; see the log".into(),
+            });
+            if new.import_kernel.is_empty() {
+                let _ = self.speaker.set_imported(Default::default()).await;
+            }
+        }
         *current = new;
         Ok(changes)
     }
@@ -96,14 +156,10 @@ impl Daemon {
 /// Settings the configuration accepts but this version does not act on yet;
 /// saying so beats silently ignoring them.
 fn warn_unimplemented(config: &Config) {
-    if !config.import_kernel.is_empty() {
-        warn!(
-            entries = config.import_kernel.len(),
-            "[[import_kernel]] is not implemented yet: no kernel routes are advertised from it"
-        );
-    }
     if config.graceful_restart.long_lived_stale_time.is_some() {
-        warn!("[graceful_restart] long_lived_stale_time is not implemented yet (RFC 9494): ignored");
+        warn!(
+            "[graceful_restart] long_lived_stale_time is not implemented yet (RFC 9494): ignored"
+        );
     }
 }
 
@@ -237,6 +293,7 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         speaker: speaker.clone(),
         started: Instant::now(),
         kernel: kernel.clone(),
+        importer: tokio::sync::Mutex::new(start_importer(&config, &speaker)?),
         config_path: config_path.to_owned(),
         config: tokio::sync::Mutex::new(config),
     });

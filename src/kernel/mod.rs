@@ -23,6 +23,7 @@
 
 pub mod batch;
 pub mod events;
+pub mod import;
 pub mod netlink;
 pub mod resolution;
 pub mod settings;

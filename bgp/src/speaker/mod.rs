@@ -120,6 +120,18 @@ impl SpeakerHandle {
         self.ask(|reply| Command::Routes { filter, reply }).await
     }
 
+    /// Replaces the prefixes imported from kernel routes; they are
+    /// advertised like `[[originate]]` prefixes.
+    pub async fn set_imported(
+        &self,
+        prefixes: std::collections::BTreeSet<ipnetwork::IpNetwork>,
+    ) -> Result<(), SpeakerStopped> {
+        self.commands
+            .send(Command::SetImported(prefixes))
+            .await
+            .map_err(|_| SpeakerStopped)
+    }
+
     /// Prefixes, paths and distinct attribute sets in the RIB, per family.
     pub async fn rib_counts(&self) -> Result<crate::rib::RibCounts, SpeakerStopped> {
         self.ask(Command::RibCounts).await

@@ -75,6 +75,8 @@ pub enum Command {
         /// The routes.
         reply: oneshot::Sender<Vec<PrefixView>>,
     },
+    /// Replace the prefixes imported from kernel routes (`[[import_kernel]]`).
+    SetImported(std::collections::BTreeSet<ipnetwork::IpNetwork>),
     /// Prefix, path and attribute-set counts of the RIB.
     RibCounts(oneshot::Sender<crate::rib::RibCounts>),
     /// Apply a new configuration, resetting only neighbors whose session
@@ -727,6 +729,9 @@ impl Owner {
             }
             Command::Routes { filter, reply } => {
                 let _ = reply.send(self.routing.routes(filter));
+            }
+            Command::SetImported(prefixes) => {
+                self.routing.set_imported(now, prefixes);
             }
             Command::RibCounts(reply) => {
                 let _ = reply.send(self.routing.rib().counts());

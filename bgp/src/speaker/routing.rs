@@ -50,7 +50,12 @@ pub struct Routing {
     sessions: BTreeMap<NeighborId, SessionFacts>,
     /// When the stale routes of a restarting peer are given up (RFC 4724 §4.2).
     stale_deadlines: BTreeMap<NeighborId, Instant>,
+    /// What the RIB originates now: configured and imported together.
     originated: BTreeSet<IpNetwork>,
+    /// `[[originate]]` prefixes.
+    configured: BTreeSet<IpNetwork>,
+    /// Prefixes imported from kernel routes.
+    imported: BTreeSet<IpNetwork>,
 }
 
 fn peer(neighbor: NeighborId) -> PeerId {
@@ -65,13 +70,28 @@ impl Routing {
             sessions: BTreeMap::new(),
             stale_deadlines: BTreeMap::new(),
             originated: BTreeSet::new(),
+            configured: BTreeSet::new(),
+            imported: BTreeSet::new(),
         };
         routing.set_originated(now, &config.originate);
         routing
     }
 
     fn set_originated(&mut self, now: Instant, prefixes: &[IpNetwork]) {
-        let wanted: BTreeSet<IpNetwork> = prefixes.iter().copied().collect();
+        self.configured = prefixes.iter().copied().collect();
+        self.apply_originated(now);
+    }
+
+    /// Replaces the prefixes imported from the kernel (`[[import_kernel]]`),
+    /// which are originated like the configured ones.
+    pub fn set_imported(&mut self, now: Instant, prefixes: BTreeSet<IpNetwork>) {
+        self.imported = prefixes;
+        self.apply_originated(now);
+    }
+
+    /// Originates the configured and imported prefixes, withdrawing what left.
+    fn apply_originated(&mut self, now: Instant) {
+        let wanted: BTreeSet<IpNetwork> = self.configured.union(&self.imported).copied().collect();
         for prefix in self.originated.difference(&wanted) {
             self.rib.withdraw_originated(now, *prefix);
         }

@@ -3,6 +3,9 @@
 //! kernel in a fresh network namespace (`netlink`).
 
 mod core;
+mod import;
+#[path = "../../../fib/tests/support/namespace.rs"]
+mod namespace;
 mod netlink;
 mod task;
 

@@ -11,10 +11,7 @@ use super::{settings, update};
 use crate::kernel::netlink::spawn_netlink;
 use crate::kernel::task::KernelHandle;
 
-#[path = "../../../fib/tests/support/namespace.rs"]
-mod namespace;
-
-use namespace::{in_namespace, ip, ip_output};
+use super::namespace::{in_namespace, ip, ip_output};
 
 /// Our routes in the main table, as `ip` shows them.
 fn our_routes() -> String {
