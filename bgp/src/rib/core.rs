@@ -88,6 +88,9 @@ pub struct Rib {
     /// When work that is not coalesced was first queued.
     pub(super) immediate_since: Option<Instant>,
     pub(super) fib_changes: BTreeMap<IpNetwork, Vec<IpAddr>>,
+    /// Paths held, IPv4 and IPv6, kept as they change so that counting them
+    /// (every metrics scrape) does not walk the table.
+    pub(super) path_counts: (u64, u64),
 }
 
 impl Rib {
@@ -106,6 +109,7 @@ impl Rib {
             refresh: BTreeSet::new(),
             immediate_since: None,
             fib_changes: BTreeMap::new(),
+            path_counts: (0, 0),
         }
     }
 
@@ -307,6 +311,16 @@ impl Rib {
                 self.table.remove(&prefix);
             }
             return false;
+        }
+        let count = if prefix.is_ipv4() {
+            &mut self.path_counts.0
+        } else {
+            &mut self.path_counts.1
+        };
+        match (added, previous.is_some()) {
+            (true, false) => *count = count.saturating_add(1),
+            (false, true) => *count = count.saturating_sub(1),
+            _ => {}
         }
         decide(
             &self.settings,

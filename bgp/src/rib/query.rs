@@ -209,13 +209,19 @@ impl Rib {
 
     /// Table sizes.
     pub fn counts(&self) -> RibCounts {
+        let (ipv4_prefixes, ipv6_prefixes) = self.table.prefix_counts();
+        let (ipv4_paths, ipv6_paths) = self.path_counts;
         let mut counts = RibCounts::default();
-        for (prefix, destination) in self.table.iter() {
-            let family: &mut FamilyCounts = counts.families.entry(family_of(&prefix)).or_default();
-            family.prefixes = family.prefixes.saturating_add(1);
-            family.paths = family
-                .paths
-                .saturating_add(u64::try_from(destination.paths.len()).unwrap_or(u64::MAX));
+        for (family, prefixes, paths) in [
+            (Family::IPV4_UNICAST, ipv4_prefixes, ipv4_paths),
+            (Family::IPV6_UNICAST, ipv6_prefixes, ipv6_paths),
+        ] {
+            if prefixes > 0 {
+                let prefixes = u64::try_from(prefixes).unwrap_or(u64::MAX);
+                counts
+                    .families
+                    .insert(family, FamilyCounts { prefixes, paths });
+            }
         }
         counts.attribute_sets = u64::try_from(self.interner.len()).unwrap_or(u64::MAX);
         counts

@@ -258,6 +258,11 @@ impl Table {
         ipv4.chain(ipv6)
     }
 
+    /// How many IPv4 and IPv6 prefixes have paths.
+    pub fn prefix_counts(&self) -> (usize, usize) {
+        (self.ipv4.len(), self.ipv6.len())
+    }
+
     /// Every prefix, in order.
     pub fn keys(&self) -> impl Iterator<Item = IpNetwork> {
         self.iter().map(|(prefix, _)| prefix)

@@ -173,5 +173,11 @@ proptest! {
         prop_assert_eq!(rib.counts().attribute_sets as usize, in_use.len());
         let families = rib.counts().families;
         prop_assert!(families.keys().all(|family| *family == Family::IPV4_UNICAST));
+        // The running counts equal a walk of the table.
+        let views = rib.routes(RouteFilter::default());
+        let walked_paths: usize = views.iter().map(|view| view.paths.len()).sum();
+        let counted = families.get(&Family::IPV4_UNICAST).copied().unwrap_or_default();
+        prop_assert_eq!(counted.prefixes as usize, views.len());
+        prop_assert_eq!(counted.paths as usize, walked_paths);
     }
 }
