@@ -244,6 +244,13 @@ fn encode_neighbors(
         "Prefixes we advertise to the neighbor.",
         Kind::Gauge,
         &per_neighbor(&sorted, |neighbor| neighbor.prefixes_advertised),
+    )?;
+    family(
+        encoder,
+        "podroute_neighbor_stale_routes",
+        "Routes of the neighbor kept, stale, while it restarts (RFC 4724).",
+        Kind::Gauge,
+        &per_neighbor(&sorted, |neighbor| neighbor.stale_routes),
     )
 }
 

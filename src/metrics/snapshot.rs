@@ -37,6 +37,8 @@ pub struct NeighborSnapshot {
     pub prefixes_accepted: u64,
     /// Prefixes advertised to the neighbor.
     pub prefixes_advertised: u64,
+    /// The neighbor's routes kept stale while it restarts (RFC 4724).
+    pub stale_routes: u64,
     /// Accepted from a listen range rather than configured.
     pub dynamic: bool,
     /// Administratively shut down.
@@ -56,6 +58,7 @@ impl From<&NeighborStatus> for NeighborSnapshot {
             prefixes_received: status.prefixes_received,
             prefixes_accepted: status.prefixes_accepted,
             prefixes_advertised: status.prefixes_advertised,
+            stale_routes: status.stale_routes,
             dynamic: status.dynamic,
             shutdown: status.shutdown,
         }

@@ -27,6 +27,7 @@ pub(super) fn neighbor(address: &str, state: &str) -> NeighborSnapshot {
         prefixes_received: 0,
         prefixes_accepted: 0,
         prefixes_advertised: 0,
+        stale_routes: 0,
         dynamic: false,
         shutdown: false,
     }
