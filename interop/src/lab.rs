@@ -176,6 +176,29 @@ impl Lab {
         Ok(router)
     }
 
+    /// Starts BIRD, FRR or GoBGP on `node` with a configuration written by
+    /// hand (for what [`RouterSpec`] does not describe, such as BIRD's
+    /// kernel protocol on a cluster host).
+    pub fn router_with_config(
+        &self,
+        kind: DaemonKind,
+        node: &Node,
+        config: &str,
+    ) -> Result<Router> {
+        let router = Router::start_with_config(kind, node, config)?;
+        lock(&self.routers).push(router.clone());
+        Ok(router)
+    }
+
+    /// Keeps everything this lab created running: `Drop` will remove
+    /// nothing. Returns the container and network names, for the operator
+    /// who wants to look inside and remove them later.
+    pub fn keep(&self) -> (Vec<String>, Vec<String>) {
+        let containers = lock(&self.containers).drain(..).collect();
+        let networks = lock(&self.networks).drain(..).collect();
+        (containers, networks)
+    }
+
     /// State and log of every daemon started in this lab.
     pub fn report(&self) -> String {
         lock(&self.routers).iter().map(Router::report).collect()

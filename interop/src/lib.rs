@@ -17,10 +17,14 @@
 //! 5. Dropping the [`Lab`] removes every container and network it created,
 //!    printing every daemon's state and log first if the test is failing.
 //!
+//! [`cluster`] builds container clusters with pods routed by BGP (the demo
+//! and the kernel tests).
+//!
 //! [`capture`] turns packet captures of real daemons into the golden vectors
 //! in `bgp/tests/vectors/captured/`.
 
 pub mod capture;
+pub mod cluster;
 pub mod command;
 pub mod daemon;
 pub mod error;

@@ -100,6 +100,26 @@ impl Router {
         Ok(router)
     }
 
+    /// Starts BIRD, FRR or GoBGP with a configuration written by hand
+    /// (in the daemon's own dialect) and waits until its CLI answers. The
+    /// router has no spec, so spec-driven operations (FRR shutdown,
+    /// withdraw) are not available on it.
+    pub fn start_with_config(kind: DaemonKind, node: &Node, config: &str) -> Result<Router> {
+        if kind == DaemonKind::Podroute {
+            return Err(Error::Environment(
+                "use Router::start_podroute for podroute nodes".into(),
+            ));
+        }
+        let router = Router {
+            kind,
+            node: node.clone(),
+            spec: None,
+            config: config.to_string(),
+        };
+        router.launch()?;
+        Ok(router)
+    }
+
     fn launch(&self) -> Result<()> {
         match self.kind {
             DaemonKind::Bird => bird::start(&self.node, &self.config)?,
