@@ -184,6 +184,15 @@ async fn two_reflectors_sharing_a_cluster_id_serve_every_client_without_loops() 
         );
     }
 
+    // The reflectors timed how long each UPDATE took to be passed on.
+    for reflector in &reflectors {
+        let propagation = reflector.propagation().await.unwrap();
+        assert!(
+            propagation.count > 0,
+            "reflecting was timed: {propagation:?}"
+        );
+    }
+
     // A client leaves: its block disappears everywhere.
     let (gone, leaving) = clients.remove(3);
     leaving.stop(Some("leaving".into())).await.unwrap();

@@ -61,8 +61,32 @@ impl Collector for Snapshot {
         encode_process(&mut encoder, self)?;
         encode_neighbors(&mut encoder, &self.neighbors)?;
         encode_rib(&mut encoder, &self.rib)?;
+        encode_propagation(&mut encoder, &self.propagation)?;
         encode_fib(&mut encoder, &self.fib)
     }
+}
+
+/// `podroute_update_propagation_seconds`: from an UPDATE's arrival to the
+/// re-advertisement it caused (prometheus-client takes per-bucket counts and
+/// makes them cumulative; `f64::MAX` is its `+Inf`).
+fn encode_propagation(
+    encoder: &mut DescriptorEncoder<'_>,
+    histogram: &bgp::speaker::status::LatencyHistogram,
+) -> Result<(), fmt::Error> {
+    let mut metric = encoder.encode_descriptor(
+        "podroute_update_propagation_seconds",
+        "Time from an UPDATE's arrival to the re-advertisement it caused.",
+        None,
+        MetricType::Histogram,
+    )?;
+    let buckets: Vec<(f64, u64)> = histogram
+        .bounds
+        .iter()
+        .copied()
+        .chain(std::iter::once(f64::MAX))
+        .zip(histogram.counts.iter().copied())
+        .collect();
+    metric.encode_histogram::<NoLabelSet>(histogram.sum_seconds, histogram.count, &buckets, None)
 }
 
 fn metric_type(kind: Kind) -> MetricType {

@@ -115,6 +115,9 @@ async fn metrics(State(shared): State<Shared>) -> Response {
     let Some(rib) = within(daemon.speaker.rib_counts()).await else {
         return unavailable(SPEAKER_SILENT);
     };
+    let Some(propagation) = within(daemon.speaker.propagation()).await else {
+        return unavailable(SPEAKER_SILENT);
+    };
     let fib = match &daemon.kernel {
         None => FibSnapshot::Disabled,
         Some(kernel) => match within(kernel.status()).await {
@@ -126,6 +129,7 @@ async fn metrics(State(shared): State<Shared>) -> Response {
         neighbors: NeighborSnapshot::all(&neighbors),
         rib,
         fib,
+        propagation,
         start_time_unix_seconds: shared.start_time_unix_seconds,
         version: env!("CARGO_PKG_VERSION").into(),
     };

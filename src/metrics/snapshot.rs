@@ -92,6 +92,8 @@ pub struct Snapshot {
     pub rib: RibCounts,
     /// The kernel side.
     pub fib: FibSnapshot,
+    /// Time from an UPDATE's arrival to the re-advertisement it caused.
+    pub propagation: bgp::speaker::status::LatencyHistogram,
     /// When the process started, seconds since the Unix epoch.
     pub start_time_unix_seconds: u64,
     /// podroute's version, for `podroute_build_info`.

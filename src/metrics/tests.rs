@@ -125,6 +125,11 @@ fn full_snapshot() -> Snapshot {
         neighbors: vec![established, dynamic],
         rib,
         fib: FibSnapshot::Running(Box::new(fib_status())),
+        propagation: {
+            let mut histogram = bgp::speaker::status::LatencyHistogram::for_propagation();
+            histogram.observe(0.003);
+            histogram
+        },
         start_time_unix_seconds: 1_700_000_000,
         version: "9.8.7".into(),
     }
@@ -260,6 +265,7 @@ fn no_neighbors_and_an_empty_rib_still_render() {
         neighbors: Vec::new(),
         rib: RibCounts::default(),
         fib: FibSnapshot::Disabled,
+        propagation: bgp::speaker::status::LatencyHistogram::for_propagation(),
         start_time_unix_seconds: 0,
         version: "0.0.0".into(),
     };

@@ -132,6 +132,11 @@ impl SpeakerHandle {
             .map_err(|_| SpeakerStopped)
     }
 
+    /// Time from UPDATEs arriving to the re-advertisement they caused.
+    pub async fn propagation(&self) -> Result<status::LatencyHistogram, SpeakerStopped> {
+        self.ask(Command::Propagation).await
+    }
+
     /// Prefixes, paths and distinct attribute sets in the RIB, per family.
     pub async fn rib_counts(&self) -> Result<crate::rib::RibCounts, SpeakerStopped> {
         self.ask(Command::RibCounts).await

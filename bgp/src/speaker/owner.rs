@@ -75,6 +75,8 @@ pub enum Command {
         /// The routes.
         reply: oneshot::Sender<Vec<PrefixView>>,
     },
+    /// The histogram of UPDATE propagation times.
+    Propagation(oneshot::Sender<super::status::LatencyHistogram>),
     /// Replace the prefixes imported from kernel routes (`[[import_kernel]]`).
     SetImported(std::collections::BTreeSet<ipnetwork::IpNetwork>),
     /// Prefix, path and attribute-set counts of the RIB.
@@ -121,6 +123,8 @@ struct ConnectOutcome {
 pub(super) struct Owner {
     config: SpeakerConfig,
     neighbors: BTreeMap<IpAddr, Neighbor>,
+    /// Each neighbor's address by its id, for the RIB's per-group output.
+    addresses: BTreeMap<NeighborId, IpAddr>,
     sockets: BTreeMap<SocketId, (IpAddr, ConnectionId)>,
     next_socket: u64,
     next_neighbor: u32,
@@ -132,6 +136,10 @@ pub(super) struct Owner {
     /// While this speaker restarts: when it started, and the latest moment
     /// to stop waiting for End-of-RIB (RFC 4724 §4.1 selection deferral).
     deferral: Option<(Instant, Instant)>,
+    /// When the oldest UPDATE not yet passed on arrived.
+    update_pending_since: Option<Instant>,
+    /// Time from an UPDATE's arrival to the re-advertisement it caused.
+    propagation: super::status::LatencyHistogram,
     connection_events: mpsc::Sender<ConnectionEvent>,
     connect_outcomes: mpsc::Sender<ConnectOutcome>,
 }
@@ -160,11 +168,14 @@ impl Owner {
         let owner = Owner {
             routing: Routing::new(Instant::now(), &config),
             outputs,
+            update_pending_since: None,
+            propagation: super::status::LatencyHistogram::for_propagation(),
             deferral: config
                 .restarting
                 .map(|time| (Instant::now(), Instant::now() + time)),
             config,
             neighbors: BTreeMap::new(),
+            addresses: BTreeMap::new(),
             sockets: BTreeMap::new(),
             next_socket: 0,
             next_neighbor: 0,
@@ -332,6 +343,7 @@ impl Owner {
             };
             neighbor.peer.handle(now, start);
         }
+        self.addresses.insert(neighbor.id, address);
         self.neighbors.insert(address, neighbor);
         self.drive(now, address);
     }
@@ -435,6 +447,7 @@ impl Owner {
                 }
                 Action::DeliverUpdate(update) => {
                     let id = neighbor.id;
+                    self.update_pending_since.get_or_insert(now);
                     let end_of_rib = update.is_end_of_rib().is_some();
                     if let Some(notification) = self.routing.receive_update(now, id, *update) {
                         if let Some(neighbor) = self.neighbors.get_mut(&address) {
@@ -470,7 +483,9 @@ impl Owner {
             .get(&address)
             .is_some_and(Neighbor::is_finished)
         {
-            self.neighbors.remove(&address);
+            if let Some(neighbor) = self.neighbors.remove(&address) {
+                self.addresses.remove(&neighbor.id);
+            }
             info!(neighbor = %address, "dynamic neighbor gone");
         }
     }
@@ -690,7 +705,18 @@ impl Owner {
         if self.deferral.is_some() {
             return;
         }
-        for batch in self.routing.poll_outbound(now) {
+        let batches = self.routing.poll_outbound(now);
+        if let Some(since) = self.update_pending_since {
+            if !batches.is_empty() {
+                self.propagation
+                    .observe(now.saturating_duration_since(since).as_secs_f64());
+                self.update_pending_since = None;
+            } else if self.routing.next_deadline().is_none() {
+                // The UPDATEs changed nothing anyone is sent: no propagation.
+                self.update_pending_since = None;
+            }
+        }
+        for batch in batches {
             let count = batch.messages.len() as u64;
             for id in &batch.neighbors {
                 let Some(address) = self.address_of(*id) else {
@@ -716,10 +742,7 @@ impl Owner {
     }
 
     fn address_of(&self, id: NeighborId) -> Option<IpAddr> {
-        self.neighbors
-            .iter()
-            .find(|(_, neighbor)| neighbor.id == id)
-            .map(|(address, _)| *address)
+        self.addresses.get(&id).copied()
     }
 
     fn command(&mut self, now: Instant, command: Command) {
@@ -729,6 +752,9 @@ impl Owner {
             }
             Command::Routes { filter, reply } => {
                 let _ = reply.send(self.routing.routes(filter));
+            }
+            Command::Propagation(reply) => {
+                let _ = reply.send(self.propagation.clone());
             }
             Command::SetImported(prefixes) => {
                 self.routing.set_imported(now, prefixes);
@@ -918,6 +944,7 @@ impl Owner {
             },
         );
         if let Some(mut neighbor) = self.neighbors.remove(&address) {
+            self.addresses.remove(&neighbor.id);
             // A removed neighbor's routes go now, graceful restart or not.
             self.routing.forget(now, neighbor.id);
             for handle in std::mem::take(&mut neighbor.connections).into_values() {

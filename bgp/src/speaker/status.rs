@@ -220,3 +220,68 @@ impl NeighborStatus {
         }
     }
 }
+
+/// How long UPDATEs wait between arriving and being re-advertised, as
+/// histogram buckets (the bounds of `podroute_update_propagation_seconds`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyHistogram {
+    /// Upper bounds in seconds, increasing.
+    pub bounds: Vec<f64>,
+    /// Observations per bucket (not cumulative); one more than `bounds`, the
+    /// last for everything above the largest bound.
+    pub counts: Vec<u64>,
+    /// Sum of all observations in seconds.
+    pub sum_seconds: f64,
+    /// Number of observations.
+    pub count: u64,
+}
+
+impl LatencyHistogram {
+    /// Buckets from a millisecond to ten seconds: propagation inside a
+    /// cluster should land in the first few.
+    pub fn for_propagation() -> LatencyHistogram {
+        let bounds = vec![
+            0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+        ];
+        let counts = vec![0; bounds.len() + 1];
+        LatencyHistogram {
+            bounds,
+            counts,
+            sum_seconds: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&mut self, seconds: f64) {
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(self.bounds.len());
+        if let Some(count) = self.counts.get_mut(bucket) {
+            *count = count.saturating_add(1);
+        }
+        self.sum_seconds += seconds;
+        self.count = self.count.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observations_land_in_the_first_bucket_that_holds_them() {
+        let mut histogram = LatencyHistogram::for_propagation();
+        histogram.observe(0.0005);
+        histogram.observe(0.001);
+        histogram.observe(0.003);
+        histogram.observe(60.0);
+        assert_eq!(histogram.counts[0], 2, "up to and including 1 ms");
+        assert_eq!(histogram.counts[2], 1, "2 to 5 ms");
+        assert_eq!(histogram.counts.last(), Some(&1), "above 10 s");
+        assert_eq!(histogram.count, 4);
+        assert!((histogram.sum_seconds - 60.0045).abs() < 1e-9);
+    }
+}
