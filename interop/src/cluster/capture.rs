@@ -4,11 +4,14 @@
 //! ethertype the wire carried and the IP source and destination directly
 //! behind it.
 //!
-//! Flow: [`Capture::start`] spawns `tcpdump -w` and waits until the file
-//! exists (the interface is open); traffic runs; [`Capture::stop`] sends
-//! SIGINT, waits for tcpdump to exit, and [`parse_icmp`] turns the printed
-//! packets into [`CapturedIcmp`] values. A packet that is encapsulated
-//! (VXLAN, IP-in-IP) would show the hosts' addresses and UDP or protocol 4
+//! Flow: [`Capture::start`] spawns `tcpdump --immediate-mode -w` (without
+//! immediate mode, packets still in the kernel's ring buffer when tcpdump
+//! is stopped are lost) and waits until the file exists (the interface is
+//! open); traffic runs; [`Capture::stop`] sends SIGINT and waits for
+//! tcpdump to exit; [`Capture::read`] prints the file through a filter, and
+//! [`parse_icmp`] turns the printed packets into [`CapturedIcmp`] values.
+//! A packet that is encapsulated (VXLAN, IP-in-IP) would show the hosts'
+//! addresses and UDP or protocol 4
 //! here, never an ICMP line between pod addresses.
 
 use std::net::Ipv4Addr;
@@ -49,7 +52,7 @@ impl Capture {
             name: name.to_string(),
         };
         let script = format!(
-            "echo $$ > {pid}; exec tcpdump -n -U -i {interface} -w {file} {filter} 2> {file}.log",
+            "echo $$ > {pid}; exec tcpdump -n -U --immediate-mode -i {interface} -w {file} {filter} 2> {file}.log",
             pid = capture.pid_file(),
             file = capture.file(),
         );
@@ -77,14 +80,23 @@ impl Capture {
         format!("/tmp/capture-{}.pcap", self.name)
     }
 
-    /// Stops tcpdump and returns every packet it saw, printed with
-    /// link-layer headers.
-    pub fn stop(self) -> Result<String> {
-        self.node.shell(&format!(
-            "pid=$(cat {pid}); kill -INT \"$pid\"; for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; rm -f {pid}",
-            pid = self.pid_file()
-        ))?;
-        self.node.exec(&["tcpdump", "-n", "-e", "-r", &self.file()])
+    /// Stops tcpdump; the capture file stays for [`Capture::read`].
+    pub fn stop(&self) -> Result<()> {
+        self.node
+            .shell(&format!(
+                "pid=$(cat {pid}); kill -INT \"$pid\"; for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; rm -f {pid}",
+                pid = self.pid_file()
+            ))
+            .map(|_| ())
+    }
+
+    /// The captured packets matching `filter` (a tcpdump expression; empty
+    /// for all), printed with link-layer headers.
+    pub fn read(&self, filter: &str) -> Result<String> {
+        let file = self.file();
+        let mut command = vec!["tcpdump", "-n", "-e", "-r", file.as_str()];
+        command.extend(filter.split_whitespace());
+        self.node.exec(&command)
     }
 }
 

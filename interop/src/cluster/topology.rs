@@ -66,6 +66,9 @@ pub struct HostSpec {
     pub anycast: Vec<String>,
     /// BIRD instead of podroute (a Calico-style host).
     pub bird: bool,
+    /// Shell commands run in the host after its pods exist and before its
+    /// daemon starts (a foreign route that must be there first).
+    pub setup: Vec<String>,
 }
 
 impl HostSpec {
@@ -76,6 +79,7 @@ impl HostSpec {
             pods,
             anycast: Vec::new(),
             bird: false,
+            setup: Vec::new(),
         }
     }
 
@@ -203,6 +207,9 @@ impl Cluster {
         let mut hosts = Vec::new();
         for (number, host, node) in nodes {
             let pods = Host::create_pods(&node, number, host.pods)?;
+            for command in &host.setup {
+                node.shell(command)?;
+            }
             let internal_peers: Vec<IpAddr> = match &reflector_node {
                 Some(reflector) => vec![IpAddr::V4(reflector.ipv4)],
                 None => host_addresses
