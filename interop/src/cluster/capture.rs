@@ -11,8 +11,8 @@
 //! tcpdump to exit; [`Capture::read`] prints the file through a filter, and
 //! [`parse_icmp`] turns the printed packets into [`CapturedIcmp`] values.
 //! A packet that is encapsulated (VXLAN, IP-in-IP) would show the hosts'
-//! addresses and UDP or protocol 4
-//! here, never an ICMP line between pod addresses.
+//! addresses and UDP or protocol 4 here, never an ICMP line between pod
+//! addresses.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};

@@ -70,7 +70,7 @@ impl std::fmt::Display for Ping {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             formatter,
-            "{:<12} {:<13} -> {:<12} {:<13} {}  {}",
+            "{:<15} {:<13} -> {:<15} {:<13} {}  {}",
             self.from,
             self.source,
             self.to,
