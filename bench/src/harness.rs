@@ -71,6 +71,9 @@ pub struct HarnessOptions {
     /// Also write every measurement as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Where scenario 3's chart (PNG) goes.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/scenario3.png"))]
+    pub chart: PathBuf,
 }
 
 /// Runs the chosen scenarios and prints their tables.
@@ -120,12 +123,39 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
             reports.push(report);
         }
     }
+    let lines = crate::report::reflection_lines(&reports);
+    if !lines.is_empty() {
+        write_chart(&lines, &options.chart)?;
+    }
     if let Some(path) = &options.json {
         let text = serde_json::to_string_pretty(&reports)
             .map_err(|error| BenchError::Other(format!("serializing results: {error}")))?;
         std::fs::write(path, text).map_err(io_context(format!("writing {}", path.display())))?;
     }
     Ok(())
+}
+
+/// Draws scenario 3's chart into `path`.
+pub fn write_chart(
+    lines: &std::collections::BTreeMap<String, Vec<(u32, f64)>>,
+    path: &std::path::Path,
+) -> Result<()> {
+    std::fs::write(path, crate::chart::draw(lines))
+        .map_err(io_context(format!("writing {}", path.display())))?;
+    println!("chart: {}", path.display());
+    Ok(())
+}
+
+/// Redraws the chart from a `--json` file of an earlier run.
+pub fn chart_from_json(json: &std::path::Path, path: &std::path::Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(json).map_err(io_context(format!("reading {}", json.display())))?;
+    let reports: Vec<ScenarioReport> = serde_json::from_str(&text)
+        .map_err(|error| BenchError::Other(format!("parsing {}: {error}", json.display())))?;
+    for report in &reports {
+        println!("{}", report.markdown());
+    }
+    write_chart(&crate::report::reflection_lines(&reports), path)
 }
 
 /// The lab shared by every run: one network, the generator and sink containers.

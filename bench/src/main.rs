@@ -7,8 +7,9 @@
 //! ([`roles`]): `generate`, `sink` and `mesh`, BGP speakers built on
 //! `bgp::wire` ([`session`], [`tables`], [`count`]). Measurements of the
 //! daemons come from the host's /proc ([`measure`]) and become tables in
-//! [`report`].
+//! [`report`], and scenario 3's chart in [`chart`].
 
+mod chart;
 mod count;
 mod daemons;
 mod error;
@@ -42,6 +43,13 @@ enum Role {
     Sink(roles::SinkOptions),
     /// Many iBGP route-reflector clients.
     Mesh(roles::MeshOptions),
+    /// Print the tables and redraw the scenario 3 chart from a `--json` file.
+    Report {
+        /// The JSON written by `--json`.
+        json: std::path::PathBuf,
+        /// The PNG to write.
+        chart: std::path::PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Some(Role::Generate(options)) => roles::generate(options),
         Some(Role::Sink(options)) => roles::sink(options),
         Some(Role::Mesh(options)) => roles::mesh(options),
+        Some(Role::Report { json, chart }) => harness::chart_from_json(json, chart),
         None => harness::run(&cli.harness),
     };
     match outcome {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::measure::Sample;
 
@@ -18,7 +18,7 @@ use crate::measure::Sample;
 pub const CALIBRATION: &str = "calibration (no daemon)";
 
 /// One run of one daemon (or of the calibration).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Measurement {
     /// Whether the sink saw every expected route.
     pub complete: bool,
@@ -69,7 +69,7 @@ fn seconds_between(start_ns: u64, end_ns: u64) -> f64 {
 }
 
 /// Every run of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioReport {
     /// What was measured, in words.
     pub title: String,
@@ -197,6 +197,26 @@ impl ScenarioReport {
         }
         text
     }
+}
+
+/// Scenario 3's chart data: each daemon's (clients, median wall seconds),
+/// from every report that has a client count.
+pub fn reflection_lines(reports: &[ScenarioReport]) -> BTreeMap<String, Vec<(u32, f64)>> {
+    let mut lines: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
+    for report in reports {
+        let Some(clients) = report.clients else {
+            continue;
+        };
+        for name in report.runs.keys() {
+            if let Some(seconds) = report.median(name, |m| Some(m.wall_seconds)) {
+                lines
+                    .entry(name.clone())
+                    .or_default()
+                    .push((clients, seconds));
+            }
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
