@@ -86,6 +86,7 @@ fn start(
         rib,
         originate,
         restarting: None,
+        host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0
 }

@@ -111,6 +111,8 @@ pub(crate) struct RawNeighbor {
     pub ttl_security: Option<Spanned<i64>>,
     pub multihop: Option<Spanned<i64>>,
     pub source_address: Option<Spanned<String>>,
+    pub next_hop_ipv4: Option<Spanned<String>>,
+    pub next_hop_ipv6: Option<Spanned<String>>,
     pub port: Option<Spanned<i64>>,
     pub families: Option<Spanned<Vec<Spanned<String>>>>,
     pub import: Option<Spanned<String>>,

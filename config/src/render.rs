@@ -137,6 +137,12 @@ fn render_neighbor(out: &mut Toml, neighbor: &Neighbor) {
     if let Some(ttl) = neighbor.multihop {
         out.raw("multihop", ttl);
     }
+    if let Some(address) = neighbor.next_hop_ipv4 {
+        out.raw("next_hop_ipv4", quote(address));
+    }
+    if let Some(address) = neighbor.next_hop_ipv6 {
+        out.raw("next_hop_ipv6", quote(address));
+    }
     if let Some(source) = neighbor.source_address {
         out.raw("source_address", quote(source));
     }

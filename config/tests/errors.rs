@@ -455,6 +455,8 @@ fn neighbor_option_checks() {
         "asn = 64512",
         "multihop = 3",
         "password = \"123456789012345678901234567890123456789012345678901234567890123456789012345678901\"",
+        "next_hop_ipv6 = \"198.18.0.1\"",
+        "next_hop_ipv4 = \"2001:db8::1\"",
     ]);
     assert_eq!(
         errors(&text),
@@ -471,6 +473,8 @@ fn neighbor_option_checks() {
             "podroute.toml:16:26: neighbor[0].route_reflector_client: route_reflector_client applies to iBGP neighbors only (RFC 4456 §6)",
             "podroute.toml:20:12: neighbor[1].multihop: multihop applies to eBGP only; iBGP sessions already send TTL 255",
             "podroute.toml:21:12: neighbor[1].password: a TCP-MD5 password is 1 to 80 bytes (got 81)",
+            "podroute.toml:22:17: neighbor[1].next_hop_ipv6: next_hop_ipv6 must be an IPv6 address",
+            "podroute.toml:23:17: neighbor[1].next_hop_ipv4: next_hop_ipv4 must be an IPv4 address",
         ]
     );
 }

@@ -36,7 +36,8 @@ pub use fib::{Fib, FibFuture};
 pub use kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 pub use memory::{Effect, JournalEntry, JournalOperation, MemoryFib};
 pub use netlink::{
-    NetlinkFib, NetlinkFibConfig, Notification, RouteEvent, RouteEventKind, RouteMonitor,
+    InterfaceAddress, NetlinkFib, NetlinkFibConfig, Notification, RouteEvent, RouteEventKind,
+    RouteMonitor,
 };
 pub use reconcile::reconcile;
 pub use resolve::{Resolution, resolve_next_hop};

@@ -352,3 +352,28 @@ fn lost_route_events_are_reported() {
         );
     });
 }
+
+#[test]
+fn interface_addresses_are_listed_with_their_interface_and_scope() {
+    in_namespace(
+        "interface_addresses_are_listed_with_their_interface_and_scope",
+        || async {
+            let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+            let addresses = fib.interface_addresses().await.unwrap();
+            let find = |text: &str| {
+                let wanted: std::net::IpAddr = text.parse().unwrap();
+                addresses
+                    .iter()
+                    .find(|entry| entry.address == wanted)
+                    .copied()
+            };
+            let ipv4 = find("198.18.0.1").expect("dummy0's IPv4 address is listed");
+            let ipv6 = find("2001:db8::1").expect("dummy0's IPv6 address is listed");
+            assert_eq!(ipv4.interface, ipv6.interface, "both on dummy0");
+            assert_eq!((ipv4.prefix_len, ipv6.prefix_len), (24, 64));
+            assert!(ipv4.global && ipv6.global);
+            let loopback = find("127.0.0.1").expect("lo is listed");
+            assert!(!loopback.global, "host scope is not global");
+        },
+    );
+}

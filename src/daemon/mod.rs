@@ -108,10 +108,12 @@ impl Daemon {
             return Err(ReloadError::NeedsRestart(restart));
         }
         warn_unimplemented(&new);
+        let mut speaker_settings = speaker_config::speaker_config(&new);
+        speaker_settings.host_addresses = host_addresses().await;
         let mut changes: Vec<String> = diff.to_string().lines().map(str::to_owned).collect();
         let applied = self
             .speaker
-            .reconfigure(speaker_config::speaker_config(&new))
+            .reconfigure(speaker_settings)
             .await
             .map_err(|_| ReloadError::Stopped)?;
         // The diff already names every change; the speaker adds which
@@ -160,6 +162,32 @@ fn warn_unimplemented(config: &Config) {
         warn!(
             "[graceful_restart] long_lived_stale_time is not implemented yet (RFC 9494): ignored"
         );
+    }
+}
+
+/// This host's interface addresses, for next hops of the other family on a
+/// session's interface; empty (with a warning) when netlink cannot list them.
+async fn host_addresses() -> Vec<bgp::speaker::HostAddress> {
+    let listed = match NetlinkFib::new(NetlinkFibConfig::default()) {
+        Ok(fib) => fib
+            .interface_addresses()
+            .await
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match listed {
+        Ok(addresses) => addresses
+            .into_iter()
+            .map(|entry| bgp::speaker::HostAddress {
+                interface: entry.interface,
+                address: entry.address,
+                global: entry.global,
+            })
+            .collect(),
+        Err(error) => {
+            warn!(%error, "cannot list interface addresses: next hops of the other family need next_hop_ipv4/next_hop_ipv6");
+            Vec::new()
+        }
     }
 }
 
@@ -273,6 +301,7 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         });
     }
     let mut speaker_settings = speaker_config::speaker_config(&config);
+    speaker_settings.host_addresses = host_addresses().await;
     if let Some(kept) = restarted_with_routes(&config).await {
         info!(
             families = ?kept,

@@ -77,6 +77,7 @@ pub fn speaker_config(config: &Config) -> SpeakerConfig {
             .map(|originate| originate.prefix)
             .collect(),
         restarting: None,
+        host_addresses: Vec::new(),
     }
 }
 
@@ -198,6 +199,8 @@ fn default_neighbor(config: &Config) -> Neighbor {
         ttl_security: None,
         multihop: None,
         source_address: None,
+        next_hop_ipv4: None,
+        next_hop_ipv6: None,
         port: 179,
         families: [config::Family::Ipv4, config::Family::Ipv6]
             .into_iter()
@@ -261,6 +264,14 @@ fn neighbor_settings(config: &Config, neighbor: &Neighbor) -> NeighborSettings {
         max_prefixes_restart: neighbor.max_prefixes.and_then(|limit| limit.restart_after),
         soft_reconfiguration_inbound: neighbor.soft_reconfiguration_inbound,
         add_path_send: neighbor.add_path.send,
+        next_hop_ipv4: match neighbor.next_hop_ipv4 {
+            Some(std::net::IpAddr::V4(address)) => Some(address),
+            _ => None,
+        },
+        next_hop_ipv6: match neighbor.next_hop_ipv6 {
+            Some(std::net::IpAddr::V6(address)) => Some(address),
+            _ => None,
+        },
     };
     NeighborSettings {
         session,

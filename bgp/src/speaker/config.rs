@@ -36,6 +36,20 @@ pub struct SpeakerConfig {
     /// route advertisement waits for End-of-RIB from the neighbors that are
     /// up, at most this long (the selection deferral time).
     pub restarting: Option<std::time::Duration>,
+    /// This host's interface addresses, to pick a next hop of the other
+    /// family on a session's own interface (see [`NeighborRouting::next_hop_ipv6`]).
+    pub host_addresses: Vec<HostAddress>,
+}
+
+/// One address of one of this host's interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HostAddress {
+    /// Interface index.
+    pub interface: u32,
+    /// The address.
+    pub address: IpAddr,
+    /// Usable beyond the link (not link-local, not loopback).
+    pub global: bool,
 }
 
 /// One neighbor: its session, its transport, and its place in the RIB.
@@ -94,6 +108,13 @@ pub struct NeighborRouting {
     pub soft_reconfiguration_inbound: bool,
     /// Paths per prefix to send where ADD-PATH send was negotiated (RFC 7911).
     pub add_path_send: u8,
+    /// Next hop self for IPv4 routes when the session is not over IPv4;
+    /// by default the session interface's IPv4 address.
+    pub next_hop_ipv4: Option<std::net::Ipv4Addr>,
+    /// Next hop self for IPv6 routes when the session is not over IPv6 (IPv6
+    /// routes over an IPv4 session); by default the session interface's
+    /// global IPv6 address, as FRR picks it.
+    pub next_hop_ipv6: Option<std::net::Ipv6Addr>,
 }
 
 impl NeighborRouting {
@@ -108,6 +129,8 @@ impl NeighborRouting {
             max_prefixes_restart: None,
             soft_reconfiguration_inbound: false,
             add_path_send: 0,
+            next_hop_ipv4: None,
+            next_hop_ipv6: None,
         }
     }
 
@@ -119,6 +142,8 @@ impl NeighborRouting {
             || self.allowas_in != other.allowas_in
             || self.soft_reconfiguration_inbound != other.soft_reconfiguration_inbound
             || self.add_path_send != other.add_path_send
+            || self.next_hop_ipv4 != other.next_hop_ipv4
+            || self.next_hop_ipv6 != other.next_hop_ipv6
     }
 }
 

@@ -31,7 +31,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use config::{ListenRangeSettings, NeighborRouting, NeighborSettings, SpeakerConfig};
+pub use config::{
+    HostAddress, ListenRangeSettings, NeighborRouting, NeighborSettings, SpeakerConfig,
+};
 pub use owner::{Command, SpeakerOutputs};
 pub use status::NeighborStatus;
 

@@ -434,7 +434,14 @@ impl Owner {
                     neighbor.families = negotiated.families.clone();
                     let id = neighbor.id;
                     let settings = neighbor.settings.clone();
-                    self.routing.peer_up(now, id, &settings, &negotiated, local);
+                    self.routing.peer_up(
+                        now,
+                        id,
+                        &settings,
+                        &negotiated,
+                        local,
+                        &self.config.host_addresses,
+                    );
                 }
                 Action::SessionDown {
                     reason,

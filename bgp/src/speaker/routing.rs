@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ipnetwork::IpNetwork;
 
-use super::config::{NeighborSettings, SpeakerConfig};
+use super::config::{HostAddress, NeighborRouting, NeighborSettings, SpeakerConfig};
 use super::neighbor::NeighborId;
 use super::status::RouteCounts;
 use crate::rib::{FibUpdate, MaxPrefixAction, PeerId, PeerInfo, PrefixView, Rib, RouteFilter};
@@ -136,19 +136,16 @@ impl Routing {
         settings: &NeighborSettings,
         negotiated: &Negotiated,
         local: Option<SocketAddr>,
+        host_addresses: &[HostAddress],
     ) {
         let routing = &settings.routing;
         let local_address = local.map(|address| canonical(address.ip()));
+        let (local_ipv4, local_ipv6) =
+            next_hop_self_addresses(routing, local_address, host_addresses);
         let info = PeerInfo {
             address: settings.address(),
-            local_ipv4: match local_address {
-                Some(IpAddr::V4(address)) => Some(address),
-                _ => None,
-            },
-            local_ipv6: match local_address {
-                Some(IpAddr::V6(address)) => Some(address),
-                _ => None,
-            },
+            local_ipv4,
+            local_ipv6,
             remote_asn: negotiated.peer_as,
             remote_router_id: negotiated.peer_router_id,
             internal: negotiated.internal,
@@ -350,10 +347,97 @@ impl Routing {
     }
 }
 
+/// The addresses a session announces as "next hop self", per family: the
+/// configured ones, else the session's own address for its family, else an
+/// address of the other family on the same interface (so IPv6 routes can go
+/// over an IPv4 session: dual stack on one session, as Calico runs it).
+fn next_hop_self_addresses(
+    routing: &NeighborRouting,
+    local: Option<IpAddr>,
+    host_addresses: &[HostAddress],
+) -> (Option<std::net::Ipv4Addr>, Option<std::net::Ipv6Addr>) {
+    let interface = local.and_then(|local| {
+        host_addresses
+            .iter()
+            .find(|host| host.address == local)
+            .map(|host| host.interface)
+    });
+    let on_interface = |ipv6: bool| {
+        host_addresses
+            .iter()
+            .filter(|host| {
+                Some(host.interface) == interface && host.global && host.address.is_ipv6() == ipv6
+            })
+            .map(|host| host.address)
+            .next()
+    };
+    let ipv4 = routing.next_hop_ipv4.or(match local {
+        Some(IpAddr::V4(address)) => Some(address),
+        _ => match on_interface(false) {
+            Some(IpAddr::V4(address)) => Some(address),
+            _ => None,
+        },
+    });
+    let ipv6 = routing.next_hop_ipv6.or(match local {
+        Some(IpAddr::V6(address)) => Some(address),
+        _ => match on_interface(true) {
+            Some(IpAddr::V6(address)) => Some(address),
+            _ => None,
+        },
+    });
+    (ipv4, ipv6)
+}
+
 /// IPv4 peers reaching an IPv6 socket appear as ::ffff:a.b.c.d.
 pub fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         IpAddr::V4(_) => address,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(interface: u32, address: &str, global: bool) -> HostAddress {
+        HostAddress {
+            interface,
+            address: address.parse().unwrap(),
+            global,
+        }
+    }
+
+    #[test]
+    fn an_ipv4_session_takes_its_interfaces_global_ipv6_address_for_ipv6_routes() {
+        let hosts = [
+            host(2, "198.18.0.1", true),
+            host(2, "fe80::1", false),
+            host(2, "2001:db8::1", true),
+            host(3, "2001:db8:ffff::9", true),
+        ];
+        let local = Some("198.18.0.1".parse().unwrap());
+        let (ipv4, ipv6) = next_hop_self_addresses(&NeighborRouting::open(), local, &hosts);
+        assert_eq!(ipv4, Some("198.18.0.1".parse().unwrap()));
+        assert_eq!(
+            ipv6,
+            Some("2001:db8::1".parse().unwrap()),
+            "global, same interface, not link-local"
+        );
+    }
+
+    #[test]
+    fn configured_next_hops_win_and_nothing_is_invented() {
+        let local = Some("198.18.0.1".parse().unwrap());
+        let mut routing = NeighborRouting::open();
+        routing.next_hop_ipv6 = Some("2001:db8::99".parse().unwrap());
+        let (_, ipv6) = next_hop_self_addresses(&routing, local, &[]);
+        assert_eq!(ipv6, Some("2001:db8::99".parse().unwrap()));
+        let (ipv4, ipv6) = next_hop_self_addresses(&NeighborRouting::open(), local, &[]);
+        assert_eq!(
+            (ipv4, ipv6),
+            (Some("198.18.0.1".parse().unwrap()), None),
+            "no address known, none invented"
+        );
     }
 }

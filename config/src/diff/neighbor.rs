@@ -36,6 +36,10 @@ pub enum NeighborField {
     Multihop,
     /// `source_address`
     SourceAddress,
+    /// `next_hop_ipv4`
+    NextHopIpv4,
+    /// `next_hop_ipv6`
+    NextHopIpv6,
     /// `port`
     Port,
     /// `families`
@@ -74,6 +78,8 @@ impl NeighborField {
             NeighborField::TtlSecurity => "ttl_security",
             NeighborField::Multihop => "multihop",
             NeighborField::SourceAddress => "source_address",
+            NeighborField::NextHopIpv4 => "next_hop_ipv4",
+            NeighborField::NextHopIpv6 => "next_hop_ipv6",
             NeighborField::Port => "port",
             NeighborField::Families => "families",
             NeighborField::Import => "import",
@@ -113,7 +119,10 @@ impl NeighborField {
             NeighborField::Import
             | NeighborField::AllowasIn
             | NeighborField::SoftReconfigurationInbound => Reaction::SOFT_IN,
-            NeighborField::Export | NeighborField::NextHop => Reaction::SOFT_OUT,
+            NeighborField::Export
+            | NeighborField::NextHop
+            | NeighborField::NextHopIpv4
+            | NeighborField::NextHopIpv6 => Reaction::SOFT_OUT,
             NeighborField::Description
             | NeighborField::Passive
             | NeighborField::ConnectRetry
@@ -158,6 +167,14 @@ pub(crate) fn neighbor_fields(old: &Neighbor, new: &Neighbor) -> Vec<NeighborFie
         (
             NeighborField::SourceAddress,
             old.source_address != new.source_address,
+        ),
+        (
+            NeighborField::NextHopIpv4,
+            old.next_hop_ipv4 != new.next_hop_ipv4,
+        ),
+        (
+            NeighborField::NextHopIpv6,
+            old.next_hop_ipv6 != new.next_hop_ipv6,
         ),
         (NeighborField::Port, old.port != new.port),
         (NeighborField::Families, old.families != new.families),

@@ -120,6 +120,12 @@ pub struct Neighbor {
     pub multihop: Option<u8>,
     /// Local address to bind outgoing connections to.
     pub source_address: Option<IpAddr>,
+    /// Next hop for IPv4 routes sent with next hop self when the session's
+    /// own address is not IPv4 (an IPv6 session without RFC 8950).
+    pub next_hop_ipv4: Option<IpAddr>,
+    /// Next hop for IPv6 routes sent with next hop self when the session's
+    /// own address is not IPv6 (IPv6 routes over an IPv4 session).
+    pub next_hop_ipv6: Option<IpAddr>,
     /// Peer TCP port (179 by default).
     pub port: u16,
     /// Families negotiated with Multiprotocol Extensions (RFC 4760 §8), never empty.

@@ -145,6 +145,30 @@ fn neighbor(
         }
         Some(parsed)
     });
+    let next_hop_ipv4 = raw.next_hop_ipv4.as_ref().and_then(|given| {
+        let parsed = checker.address(given, &field("next_hop_ipv4"))?;
+        if !parsed.is_ipv4() {
+            checker.report(
+                given.span(),
+                &field("next_hop_ipv4"),
+                "next_hop_ipv4 must be an IPv4 address",
+            );
+            return None;
+        }
+        Some(parsed)
+    });
+    let next_hop_ipv6 = raw.next_hop_ipv6.as_ref().and_then(|given| {
+        let parsed = checker.address(given, &field("next_hop_ipv6"))?;
+        if !parsed.is_ipv6() {
+            checker.report(
+                given.span(),
+                &field("next_hop_ipv6"),
+                "next_hop_ipv6 must be an IPv6 address",
+            );
+            return None;
+        }
+        Some(parsed)
+    });
     let port = checker.integer_or(
         raw.port.as_ref(),
         &field("port"),
@@ -215,6 +239,8 @@ fn neighbor(
         ttl_security,
         multihop,
         source_address,
+        next_hop_ipv4,
+        next_hop_ipv6,
         port,
         families,
         import,

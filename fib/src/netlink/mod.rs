@@ -19,6 +19,7 @@
 //! foreign route installed in the microseconds between the dump and our
 //! replace could still be overwritten; the route monitor reports it.
 
+pub mod addresses;
 mod apply;
 pub mod decode;
 pub mod encode;
@@ -37,6 +38,7 @@ use apply::{apply_blocking, dump_routes};
 use encode::Stamp;
 use transport::Transport;
 
+pub use addresses::InterfaceAddress;
 pub use monitor::{Notification, RouteEvent, RouteEventKind, RouteMonitor};
 
 /// Where and how podroute's routes live in the kernel.
@@ -129,6 +131,17 @@ impl NetlinkFib {
             }
             routes.sort();
             Ok(routes)
+        })
+        .await
+    }
+
+    /// Every address of every interface, sorted.
+    pub async fn interface_addresses(&self) -> Result<Vec<InterfaceAddress>, FibError> {
+        let transport = Arc::clone(&self.transport);
+        run_blocking(Operation::List, None, move || {
+            let mut transport = lock(&transport);
+            addresses::dump_addresses(&mut transport)
+                .map_err(|error| transport_error(Operation::List, None, error))
         })
         .await
     }
