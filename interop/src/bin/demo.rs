@@ -82,7 +82,12 @@ fn clean_up(everything: bool) -> Result<()> {
     }
     if removed + rules > 0 {
         println!(
-            "demo: removed {removed} containers and networks and {rules} bridge rules of earlier runs"
+            "demo: removed {removed} containers and networks and {rules} bridge rules{}",
+            if everything {
+                ""
+            } else {
+                " left by earlier runs"
+            }
         );
     }
     Ok(())
@@ -296,8 +301,8 @@ fn run_demo(keep: bool) -> Result<bool> {
     }
     if keep {
         let (containers, networks) = lab.keep();
-        cluster.forwarding.keep();
         print_keep_instructions(&lab, &cluster, &containers, &networks);
+        cluster.forwarding.keep();
     } else {
         println!("demo: removing the cluster (use --keep to leave it running)");
     }
