@@ -70,14 +70,16 @@ fn scenario() -> Result<()> {
     let podroute = lab.podroute_with_options(&p_node, p_spec, &[], &options)?;
 
     lab.wait_until("podroute tears the session down with Cease 6/1", || {
-        view(&podroute, f_address).is_some_and(|v| {
-            v.flaps >= 1 && names_max_prefix(v.last_error.as_deref())
-        })
+        view(&podroute, f_address)
+            .is_some_and(|v| v.flaps >= 1 && names_max_prefix(v.last_error.as_deref()))
     })?;
     let torn = view(&podroute, f_address)
         .ok_or_else(|| interop::Error::Environment("P lost neighbor F".into()))?;
     let error = torn.last_error.clone().unwrap_or_default();
-    assert!(error.starts_with("sent ") && error.contains("(6/1)"), "{torn:#?}");
+    assert!(
+        error.starts_with("sent ") && error.contains("(6/1)"),
+        "{torn:#?}"
+    );
     lab.wait_until("FRR names the NOTIFICATION it received", || {
         frr.neighbor(p_address)
             .ok()

@@ -32,7 +32,10 @@ const AS: u32 = 64512;
 const HOSTS: [u8; 3] = [2, 3, 4];
 
 fn prefixes(host: u8) -> [String; 2] {
-    [format!("198.19.{host}.0/24"), format!("2001:db8:f00{host}::/48")]
+    [
+        format!("198.19.{host}.0/24"),
+        format!("2001:db8:f00{host}::/48"),
+    ]
 }
 
 /// Whether `router` holds every prefix the other nodes originate.
@@ -90,7 +93,9 @@ fn scenario(transport: Transport) -> Result<()> {
     };
 
     lab.wait_until("every node holds the others' prefixes", || {
-        routers.iter().all(|(router, host)| converged(router, *host))
+        routers
+            .iter()
+            .all(|(router, host)| converged(router, *host))
     })?;
     // Counters first: a node's peers may still be sending, and a prefix
     // passed on would show as a second advertisement.
@@ -117,24 +122,25 @@ fn scenario(transport: Transport) -> Result<()> {
                     "{}: exactly one path for {prefix}: {paths:#?}",
                     router.node.container
                 );
-                let path = paths[0];
-                assert!(path.learned && path.best, "{path:#?}");
-                let from = match (transport, prefix.contains(':')) {
-                    (Transport::PerFamily, true) => originator.ipv6.to_string(),
-                    _ => originator.ipv4.to_string(),
-                };
-                assert_eq!(path.peer, Some(from), "{path:#?}");
-                assert_eq!(path.originator_id, None, "{path:#?}");
-                assert!(path.cluster_list.is_empty(), "{path:#?}");
-                assert!(path.as_path.is_empty(), "iBGP adds no AS: {path:#?}");
-                assert_eq!(path.local_pref, Some(100), "{path:#?}");
+                for path in paths {
+                    assert!(path.learned && path.best, "{path:#?}");
+                    let from = match (transport, prefix.contains(':')) {
+                        (Transport::PerFamily, true) => originator.ipv6.to_string(),
+                        _ => originator.ipv4.to_string(),
+                    };
+                    assert_eq!(path.peer, Some(from), "{path:#?}");
+                    assert_eq!(path.originator_id, None, "{path:#?}");
+                    assert!(path.cluster_list.is_empty(), "{path:#?}");
+                    assert!(path.as_path.is_empty(), "iBGP adds no AS: {path:#?}");
+                    assert_eq!(path.local_pref, Some(100), "{path:#?}");
+                }
             }
         }
         // Its own prefixes are local, and nothing else is in the table.
         for prefix in prefixes(*own) {
             let paths: Vec<_> = routes.iter().filter(|r| r.prefix == prefix).collect();
             assert_eq!(paths.len(), 1, "{paths:#?}");
-            assert!(!paths[0].learned && paths[0].best, "{paths:#?}");
+            assert!(paths.iter().all(|p| !p.learned && p.best), "{paths:#?}");
         }
         assert_eq!(routes.len(), 6, "{routes:#?}");
     }

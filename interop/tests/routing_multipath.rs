@@ -66,7 +66,10 @@ fn check_reflected(router: &Router, paths: &[Route], originators: &[(Ipv4Addr, u
             vec![CLUSTER.to_string()],
             "{who}: {paths:#?}"
         );
-        assert!(path.multipath, "{who}: both paths in the ECMP set: {paths:#?}");
+        assert!(
+            path.multipath,
+            "{who}: both paths in the ECMP set: {paths:#?}"
+        );
     }
     assert_eq!(
         paths.iter().filter(|path| path.best).count(),
@@ -135,13 +138,20 @@ fn scenario() -> Result<()> {
         .iter()
         .find(|prefix| prefix.prefix == PREFIX)
         .ok_or_else(|| interop::Error::Environment(format!("P lists no {PREFIX}")))?;
-    assert_eq!(prefix.paths.len(), 2, "{prefix:#?}");
-    assert_ne!(prefix.paths[0].path_id, prefix.paths[1].path_id, "{prefix:#?}");
+    let [first, second] = prefix.paths.as_slice() else {
+        return Err(interop::Error::Environment(format!(
+            "P holds not two paths: {prefix:#?}"
+        )));
+    };
+    assert_ne!(first.path_id, second.path_id, "{prefix:#?}");
     assert!(
-        prefix.paths.iter().all(|path| path.reachable && path.multipath),
+        prefix
+            .paths
+            .iter()
+            .all(|path| path.reachable && path.multipath),
         "{prefix:#?}"
     );
-    assert!(prefix.paths[0].best && !prefix.paths[1].best, "{prefix:#?}");
+    assert!(first.best && !second.best, "{prefix:#?}");
     Ok(())
 }
 

@@ -83,18 +83,25 @@ fn scenario(reload: bool) -> Result<()> {
 
     // F sends each podroute its own prefix and the other podroute's (P2
     // gets its own back too, and drops it: its AS is in the AS_PATH).
-    lab.wait_until("both sessions up, F's prefix at P1 and P2, P2's at F", || {
-        frr.is_established(p_address)
-            && view(&podroute, f_address)
-                .is_some_and(|v| v.is_established() && v.prefixes_received == 2)
-            && with_policy.has_learned(FRR_PREFIX)
-            && frr.has_learned(POLICY_PREFIX)
-    })?;
+    lab.wait_until(
+        "both sessions up, F's prefix at P1 and P2, P2's at F",
+        || {
+            frr.is_established(p_address)
+                && view(&podroute, f_address)
+                    .is_some_and(|v| v.is_established() && v.prefixes_received == 2)
+                && with_policy.has_learned(FRR_PREFIX)
+                && frr.has_learned(POLICY_PREFIX)
+        },
+    )?;
     let before = view(&podroute, f_address)
         .ok_or_else(|| interop::Error::Environment("P1 lost neighbor F".into()))?;
     assert_eq!(before.prefixes_accepted, 0, "{before:#?}");
     assert_eq!(before.prefixes_advertised, 0, "{before:#?}");
-    assert!(!podroute.has_learned(FRR_PREFIX), "{:#?}", podroute.routes());
+    assert!(
+        !podroute.has_learned(FRR_PREFIX),
+        "{:#?}",
+        podroute.routes()
+    );
     assert!(!frr.has_learned(PODROUTE_PREFIX), "{:#?}", frr.routes());
     // P1's own prefix is in its table, so only policy held it back.
     assert!(
@@ -105,15 +112,26 @@ fn scenario(reload: bool) -> Result<()> {
     );
     let accepted = with_policy.learned(FRR_PREFIX)?;
     assert_eq!(accepted.len(), 1, "{accepted:#?}");
-    assert_eq!(accepted[0].as_path, vec![FRR_AS], "{accepted:#?}");
+    assert!(
+        accepted.iter().all(|r| r.as_path == [FRR_AS]),
+        "{accepted:#?}"
+    );
     let at_frr = frr.learned(POLICY_PREFIX)?;
     assert_eq!(at_frr.len(), 1, "{at_frr:#?}");
-    assert_eq!(at_frr[0].as_path, vec![POLICY_AS], "{at_frr:#?}");
-    assert_eq!(at_frr[0].peer, Some(q_address.to_string()), "{at_frr:#?}");
+    assert!(
+        at_frr
+            .iter()
+            .all(|r| r.as_path == [POLICY_AS] && r.peer == Some(q_address.to_string())),
+        "{at_frr:#?}"
+    );
     let counted = view(&with_policy, f_address)
         .ok_or_else(|| interop::Error::Environment("P2 lost neighbor F".into()))?;
     assert_eq!(
-        (counted.prefixes_received, counted.prefixes_accepted, counted.prefixes_advertised),
+        (
+            counted.prefixes_received,
+            counted.prefixes_accepted,
+            counted.prefixes_advertised
+        ),
         (2, 1, 1),
         "{counted:#?}"
     );
@@ -128,18 +146,18 @@ fn scenario(reload: bool) -> Result<()> {
     })?;
     let at_podroute = podroute.learned(FRR_PREFIX)?;
     assert_eq!(at_podroute.len(), 1, "{at_podroute:#?}");
-    assert_eq!(at_podroute[0].as_path, vec![FRR_AS], "{at_podroute:#?}");
-    assert_eq!(
-        at_podroute[0].next_hops,
-        vec![f_node.ipv4.to_string()],
+    assert!(
+        at_podroute
+            .iter()
+            .all(|r| r.as_path == [FRR_AS] && r.next_hops == [f_node.ipv4.to_string()]),
         "{at_podroute:#?}"
     );
     let at_frr = frr.learned(PODROUTE_PREFIX)?;
     assert_eq!(at_frr.len(), 1, "{at_frr:#?}");
-    assert_eq!(at_frr[0].as_path, vec![PODROUTE_AS], "{at_frr:#?}");
-    assert_eq!(
-        at_frr[0].next_hops,
-        vec![p_node.ipv4.to_string()],
+    assert!(
+        at_frr
+            .iter()
+            .all(|r| r.as_path == [PODROUTE_AS] && r.next_hops == [p_node.ipv4.to_string()]),
         "{at_frr:#?}"
     );
     let after = view(&podroute, f_address)
