@@ -17,12 +17,12 @@
 //! side: each node advertises to each session its own prefix of that
 //! family and nothing else.
 //!
-//! The same mesh over one IPv4 session per pair carrying both families
-//! (podroute's default `families = ["ipv4", "ipv6"]`) is pinned as an
-//! ignored test: podroute negotiates IPv6 unicast there but never
-//! advertises its IPv6 prefixes, because it has no IPv6 next hop for a
-//! session whose local address is IPv4 (`export_next_hop` returns `None`
-//! and the route is dropped without a word in the log).
+//! The same mesh runs again over one IPv4 session per pair carrying both
+//! families (podroute's default `families = ["ipv4", "ipv6"]`): each node
+//! must then send its IPv6 prefix with an IPv6 next hop of its own over
+//! the IPv4 session (RFC 4760 §3, RFC 2545 §3). podroute before commit
+//! 54fdcad negotiated IPv6 unicast there but never advertised its IPv6
+//! prefixes, silently; this test found it.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -57,7 +57,10 @@ enum Transport {
 }
 
 fn scenario(transport: Transport) -> Result<()> {
-    let lab = Lab::new("routing-mesh")?;
+    let lab = Lab::new(match transport {
+        Transport::PerFamily => "routing-mesh",
+        Transport::SharedIpv4 => "routing-mesh-shared",
+    })?;
     let net = lab.network("net")?;
     let mut nodes = Vec::new();
     for host in HOSTS {
@@ -155,7 +158,6 @@ fn three_podroute_nodes_in_a_full_mesh_keep_ibgp_routes_to_themselves() {
 }
 
 #[test]
-#[ignore = "podroute bug: IPv6 prefixes are never advertised over an IPv4 session that negotiated IPv6 unicast (no IPv6 next hop)"]
 fn three_podroute_nodes_in_a_full_mesh_over_one_ipv4_session_per_pair() {
     if let Err(error) = scenario(Transport::SharedIpv4) {
         panic!("{error}");
