@@ -6,19 +6,44 @@
     reason = "serde_json::Value[key] yields Null for a missing key; it cannot panic"
 )]
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::table;
 
 /// The installed routes, then failures and conflicts when there are any.
 pub fn render(status: &Value) -> String {
+    render_with(status, &interface_names())
+}
+
+/// Interface names by index, as `ip route` shows them; the CLI runs on the
+/// daemon's host, so its /sys is the daemon's.
+fn interface_names() -> BTreeMap<u64, String> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let index = std::fs::read_to_string(entry.path().join("ifindex"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            Some((index, entry.file_name().to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
+fn render_with(status: &Value, names: &BTreeMap<u64, String>) -> String {
     let installed = status["installed"].as_array().cloned().unwrap_or_default();
     let rows: Vec<Vec<String>> = installed
         .iter()
         .map(|route| {
             let hops: Vec<String> = route["next_hops"]
                 .as_array()
-                .map(|hops| hops.iter().map(hop).collect())
+                .map(|hops| hops.iter().map(|next_hop| hop(next_hop, names)).collect())
                 .unwrap_or_default();
             vec![
                 text(&route["prefix"]),
@@ -84,16 +109,21 @@ pub fn render(status: &Value) -> String {
     out
 }
 
-fn hop(next_hop: &Value) -> String {
+fn hop(next_hop: &Value, names: &BTreeMap<u64, String>) -> String {
     let gateway = text(&next_hop["gateway"]);
-    match &next_hop["interface"] {
-        Value::Null => gateway,
+    let interface = match &next_hop["interface"] {
+        Value::Null => return gateway,
         Value::Object(interface) => match interface.values().next() {
-            Some(name) => format!("{gateway} dev {}", text(name)),
-            None => gateway,
+            Some(Value::Number(index)) => index
+                .as_u64()
+                .and_then(|index| names.get(&index).cloned())
+                .unwrap_or_else(|| index.to_string()),
+            Some(name) => text(name),
+            None => return gateway,
         },
-        other => format!("{gateway} dev {}", text(other)),
-    }
+        other => text(other),
+    };
+    format!("{gateway} dev {interface}")
 }
 
 fn text(value: &Value) -> String {
@@ -111,6 +141,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn interface_indexes_are_shown_by_name() {
+        let status = json!({"installed": [{"prefix": "198.19.2.0/24", "kind": "unicast",
+            "next_hops": [{"gateway": "198.18.0.2", "interface": {"index": 7}, "weight": 1}]}]});
+        let names = BTreeMap::from([(7, "eth0".to_owned())]);
+        assert!(render_with(&status, &names).contains("198.18.0.2 dev eth0"));
+        assert!(
+            render_with(&status, &BTreeMap::new()).contains("198.18.0.2 dev 7"),
+            "unknown: the number"
+        );
+    }
+
+    #[test]
     fn installed_failed_and_conflicting_routes_are_listed() {
         let status = json!({
             "initial_sweep_done": true,
@@ -119,7 +161,7 @@ mod tests {
             "failed": [{"prefix": "198.19.9.0/24", "error": "next hop 198.18.9.9 unresolvable", "attempts": 3, "next_retry_seconds": 7}],
             "conflicts": [{"prefix": "198.19.8.0/24", "foreign_protocol": 4, "attempts": 1}],
         });
-        let text = render(&status);
+        let text = render_with(&status, &BTreeMap::new());
         assert!(text.starts_with("1 routes in the kernel\n"), "{text}");
         assert!(
             text.contains("198.19.2.0/24  unicast  198.18.0.2 dev eth0"),
