@@ -15,13 +15,19 @@
 //! requirement: the silence is podroute's. P2, with policies named, holds
 //! F's prefix with F's AS in the AS_PATH, and F holds P2's.
 //!
-//! The pinned (ignored) variant then names the policies in P1's config and
-//! runs `podroute reload`, which podroute answers as a soft change (soft
-//! in + soft out, a ROUTE-REFRESH to F). Export works; import does not:
-//! FRR answers the ROUTE-REFRESH (its `routeRefreshRecv` is 1 and it sends
-//! the prefix again) but P1 keeps F's prefix rejected, and its
-//! counters do not move. Only a later UPDATE (FRR `clear bgp ... soft
-//! out`) is accepted.
+//! Then P1's config names the policies and `podroute reload` applies it
+//! as a soft change (soft in + soft out): export at once, import through
+//! a ROUTE-REFRESH to F. Without a flap, P1 accepts F's prefix (and P2's)
+//! and F learns P1's.
+//!
+//! That works only when P1 advertises graceful restart. FRR 8.4 ignores an
+//! enhanced ROUTE-REFRESH (RFC 7313) from a peer it has not yet sent
+//! End-of-RIB, and it sends End-of-RIB only to peers with the graceful
+//! restart capability: without it, FRR counts the request
+//! (`routeRefreshRecv` 1), answers nothing (no BoRR, no UPDATE; checked
+//! with a capture), and P1 keeps F's prefix rejected for ever. podroute
+//! has no fallback (a session reset, or `soft_reconfiguration_inbound`),
+//! so that variant is pinned as an ignored test.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -42,11 +48,22 @@ fn view(router: &Router, peer: IpAddr) -> Option<PodrouteNeighbor> {
     router.podroute_neighbor(peer).ok().flatten()
 }
 
-fn scenario(reload: bool) -> Result<()> {
-    let lab = Lab::new(if reload {
-        "routing-policy-reload"
-    } else {
-        "routing-policy"
+/// Whether and how P1's policies are named later, by `podroute reload`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    /// P1 keeps no policy.
+    Never,
+    /// P1 advertises graceful restart, so FRR sends it End-of-RIB.
+    WithGracefulRestart,
+    /// P1 without graceful restart: FRR never sends it End-of-RIB.
+    Plain,
+}
+
+fn scenario(reload: Reload) -> Result<()> {
+    let lab = Lab::new(match reload {
+        Reload::Never => "routing-policy",
+        Reload::WithGracefulRestart => "routing-policy-reload-gr",
+        Reload::Plain => "routing-policy-reload",
     })?;
     let net = lab.network("net")?;
     let p_node = lab.podroute_node("podroute-p1", &net, 2)?;
@@ -69,6 +86,7 @@ fn scenario(reload: bool) -> Result<()> {
     let mut p_spec = RouterSpec::new(PODROUTE_AS, p_node.ipv4, None);
     p_spec.router_id = Ipv4Addr::new(198, 19, 0, 2);
     p_spec.originate.push(Origination::prefix(PODROUTE_PREFIX));
+    p_spec.graceful_restart = reload == Reload::WithGracefulRestart;
     p_spec.neighbors.push(NeighborSpec::new(f_address, FRR_AS));
     let mut podroute = lab.podroute_with_spec(&p_node, p_spec.clone(), &[])?;
     let mut q_spec = RouterSpec::new(POLICY_AS, q_node.ipv4, None);
@@ -135,14 +153,18 @@ fn scenario(reload: bool) -> Result<()> {
         (2, 1, 1),
         "{counted:#?}"
     );
-    if !reload {
+    if reload == Reload::Never {
         return Ok(());
     }
 
     let answer = podroute.podroute_reload(&render_with_options(&p_spec, &[], &all))?;
     assert!(answer.contains(&f_address.to_string()), "reload: {answer}");
+    // P1 receives 3 prefixes: F's, P2's through F, and its own back from
+    // F (FRR does not filter by the receiver's AS), which it drops.
     lab.wait_until("routes flow both ways after the reload", || {
-        podroute.has_learned(FRR_PREFIX) && frr.has_learned(PODROUTE_PREFIX)
+        podroute.has_learned(FRR_PREFIX)
+            && frr.has_learned(PODROUTE_PREFIX)
+            && view(&podroute, f_address).is_some_and(|v| v.prefixes_received == 3)
     })?;
     let at_podroute = podroute.learned(FRR_PREFIX)?;
     assert_eq!(at_podroute.len(), 1, "{at_podroute:#?}");
@@ -164,7 +186,6 @@ fn scenario(reload: bool) -> Result<()> {
         .ok_or_else(|| interop::Error::Environment("P lost neighbor F".into()))?;
     assert!(after.is_established(), "{after:#?}");
     assert_eq!(after.flaps, 0, "a policy change is soft: {after:#?}");
-    assert_eq!(after.prefixes_received, 2, "{after:#?}");
     assert_eq!(after.prefixes_accepted, 2, "{after:#?}");
     assert_eq!(after.prefixes_advertised, 1, "{after:#?}");
     Ok(())
@@ -172,15 +193,22 @@ fn scenario(reload: bool) -> Result<()> {
 
 #[test]
 fn ebgp_without_policy_exchanges_nothing_and_with_policy_routes_flow() {
-    if let Err(error) = scenario(false) {
+    if let Err(error) = scenario(Reload::Never) {
         panic!("{error}");
     }
 }
 
 #[test]
-#[ignore = "podroute bug: after `podroute reload` changes import none -> all, the route FRR re-sends on ROUTE-REFRESH stays rejected"]
 fn a_reload_naming_policies_lets_routes_flow_without_a_reset() {
-    if let Err(error) = scenario(true) {
+    if let Err(error) = scenario(Reload::WithGracefulRestart) {
+        panic!("{error}");
+    }
+}
+
+#[test]
+#[ignore = "FRR 8.4 ignores an enhanced ROUTE-REFRESH from a peer it has sent no End-of-RIB (it sends none without graceful restart), and podroute has no fallback"]
+fn a_reload_naming_policies_without_graceful_restart() {
+    if let Err(error) = scenario(Reload::Plain) {
         panic!("{error}");
     }
 }
