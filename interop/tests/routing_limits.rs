@@ -8,7 +8,8 @@
 //!
 //! F sends five prefixes, two more than P accepts: P sends Cease / Maximum
 //! Number of Prefixes Reached (6/1), which shows in P's `last_error` and in
-//! FRR's `lastNotificationReason`. After `restart_after` P connects again
+//! FRR's `lastNotificationReason`. After `restart_after` (and not before:
+//! P refuses FRR's own reconnects meanwhile) P connects again
 //! (the session is Established a second time, and torn down again while F
 //! still sends five). Once F withdraws two prefixes, the next restart
 //! brings the session up with three accepted prefixes, and it stays up:
@@ -102,6 +103,21 @@ fn scenario() -> Result<()> {
     })?;
     let settled = view(&podroute, f_address)
         .ok_or_else(|| interop::Error::Environment("P lost neighbor F".into()))?;
+    // By the daemon's own clock, the last teardown came at least
+    // restart_after before this session (whole seconds, so one less): P
+    // held the neighbor down, refusing FRR's own reconnects meanwhile.
+    let down_for = settled
+        .last_error_seconds_ago
+        .unwrap_or_default()
+        .saturating_sub(settled.uptime_seconds);
+    assert!(
+        down_for >= u64::from(RESTART_AFTER) - 1,
+        "held down {down_for} s: {settled:#?}"
+    );
+    assert!(
+        names_max_prefix(settled.last_error.as_deref()),
+        "{settled:#?}"
+    );
     // Stays up: no flap while more than two restart periods pass.
     let watch = Duration::from_secs(u64::from(RESTART_AFTER) * 2 + 2);
     let started = Instant::now();

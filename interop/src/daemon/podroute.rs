@@ -77,6 +77,8 @@ pub struct PodrouteNeighbor {
     pub families: Vec<String>,
     /// The last NOTIFICATION sent or received, or socket error, in words.
     pub last_error: Option<String>,
+    /// Seconds since that error, by the daemon's own clock.
+    pub last_error_seconds_ago: Option<u64>,
 }
 
 impl PodrouteNeighbor {
@@ -193,7 +195,7 @@ mod tests {
        "uptime_seconds":0,"router_id":null,"route_reflector_client":true,"dynamic":true,
        "shutdown":false,"prefixes_received":0,"prefixes_accepted":0,"prefixes_advertised":0,
        "messages_received":0,"messages_sent":1,"flaps":2,"hold_time":null,"families":[],
-       "last_error":"sent OPEN Message Error / Bad Peer AS (2/2)"}
+       "last_error":"sent OPEN Message Error / Bad Peer AS (2/2)","last_error_seconds_ago":7}
     ]"#;
 
     #[test]
@@ -204,6 +206,8 @@ mod tests {
         assert_eq!(details[0].families, vec!["ipv4-unicast".to_string()]);
         assert!(details[1].dynamic && details[1].route_reflector_client);
         assert_eq!(details[1].flaps, 2);
+        assert_eq!(details[0].last_error_seconds_ago, None);
+        assert_eq!(details[1].last_error_seconds_ago, Some(7));
         let neutral = parse_neighbors(NEIGHBORS).unwrap();
         assert!(neutral[0].is_established());
         assert_eq!(neutral[0].remote_asn, Some(65002));
