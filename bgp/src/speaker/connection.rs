@@ -70,6 +70,10 @@ pub struct ConnectionSettings {
     pub send_hold_time: Duration,
     /// How many bytes the writer gathers into one `write` call.
     pub write_batch_bytes: usize,
+    /// Cap on the kernel's send buffer per connection (`SO_SNDBUF`), which
+    /// bounds what a peer that stops reading can hold in kernel memory;
+    /// `None` leaves the kernel's autotuning alone.
+    pub send_buffer_bytes: Option<usize>,
 }
 
 impl Default for ConnectionSettings {
@@ -77,6 +81,7 @@ impl Default for ConnectionSettings {
         ConnectionSettings {
             send_hold_time: Duration::from_secs(480),
             write_batch_bytes: 64 * 1024,
+            send_buffer_bytes: None,
         }
     }
 }
@@ -124,6 +129,9 @@ impl ConnectionHandle {
         let remote = stream.peer_addr()?;
         let local = stream.local_addr()?;
         stream.set_nodelay(true)?;
+        if let Some(bytes) = settings.send_buffer_bytes {
+            socket2::SockRef::from(&stream).set_send_buffer_size(bytes)?;
+        }
         let (read_half, write_half) = stream.into_split();
         let (outbound, outbound_receiver) = mpsc::unbounded_channel();
         let (decode_context, context_receiver) = watch::channel(CodecContext::legacy());
