@@ -16,8 +16,10 @@ use std::time::Instant;
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 
+use super::adj_rib_out::AdjRibOut;
 use super::decision::{Candidate, DecisionOptions, as_path_length, neighbor_as, select};
 use super::interner::Interner;
+use super::pending::Pending;
 use super::table::{Destination, Path, Table};
 use super::types::{
     FibUpdate, PeerId, PeerInfo, RibSettings, RouteAttributes, SharedAttributes, Source,
@@ -51,7 +53,7 @@ pub(super) struct PeerState {
     /// As the speaker described it.
     pub(super) info: PeerInfo,
     /// What the peer has been sent: (prefix, path id sent) -> attributes.
-    pub(super) adj_rib_out: BTreeMap<(IpNetwork, u32), SharedAttributes>,
+    pub(super) adj_rib_out: AdjRibOut,
     /// Routes as received, before import policy (soft reconfiguration only).
     pub(super) pre_policy: BTreeMap<(IpNetwork, u32), SharedAttributes>,
     /// Received routes that import policy or a loop check dropped.
@@ -79,7 +81,7 @@ pub struct Rib {
     pub(super) outbound_interner: Interner,
     pub(super) next_hops: BTreeMap<IpAddr, NextHopState>,
     /// Prefixes changed since the last flush, and when the first changed.
-    pub(super) dirty: BTreeSet<IpNetwork>,
+    pub(super) dirty: Pending<()>,
     pub(super) dirty_since: Option<Instant>,
     /// Peers to compare against the whole table; `true` adds End-of-RIB.
     pub(super) resync: BTreeMap<PeerId, bool>,
@@ -87,7 +89,7 @@ pub struct Rib {
     pub(super) refresh: BTreeSet<(PeerId, Family, bool)>,
     /// When work that is not coalesced was first queued.
     pub(super) immediate_since: Option<Instant>,
-    pub(super) fib_changes: BTreeMap<IpNetwork, Vec<IpAddr>>,
+    pub(super) fib_changes: Pending<Vec<IpAddr>>,
     /// Paths held, IPv4 and IPv6, kept as they change so that counting them
     /// (every metrics scrape) does not walk the table.
     pub(super) path_counts: (u64, u64),
@@ -103,12 +105,12 @@ impl Rib {
             interner: Interner::default(),
             outbound_interner: Interner::default(),
             next_hops: BTreeMap::new(),
-            dirty: BTreeSet::new(),
+            dirty: Pending::default(),
             dirty_since: None,
             resync: BTreeMap::new(),
             refresh: BTreeSet::new(),
             immediate_since: None,
-            fib_changes: BTreeMap::new(),
+            fib_changes: Pending::default(),
             path_counts: (0, 0),
         }
     }
@@ -141,7 +143,7 @@ impl Rib {
             peer,
             PeerState {
                 info,
-                adj_rib_out: BTreeMap::new(),
+                adj_rib_out: AdjRibOut::default(),
                 pre_policy: BTreeMap::new(),
                 rejected: BTreeSet::new(),
                 accepted: 0,
@@ -183,7 +185,7 @@ impl Rib {
             }
         }
         if let Some(state) = self.peers.remove(&peer) {
-            for (_, attributes) in state.adj_rib_out {
+            for attributes in state.adj_rib_out.into_attributes() {
                 self.outbound_interner.release(attributes);
             }
             for (_, attributes) in state.pre_policy {
@@ -261,7 +263,8 @@ impl Rib {
 
     /// Forwarding changes since the last call, by prefix.
     pub fn poll_fib_changes(&mut self) -> Vec<FibUpdate> {
-        std::mem::take(&mut self.fib_changes)
+        self.fib_changes
+            .take()
             .into_iter()
             .map(|(prefix, next_hops)| FibUpdate { prefix, next_hops })
             .collect()
@@ -387,7 +390,7 @@ impl Rib {
     }
 
     pub(super) fn mark_dirty(&mut self, now: Instant, prefix: IpNetwork) {
-        self.dirty.insert(prefix);
+        self.dirty.insert(prefix, ());
         self.dirty_since.get_or_insert(now);
     }
 

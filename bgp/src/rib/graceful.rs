@@ -47,7 +47,7 @@ impl Rib {
         state.end_of_rib.clear();
         let sent = std::mem::take(&mut state.adj_rib_out);
         let stored = std::mem::take(&mut state.pre_policy);
-        for (_, attributes) in sent {
+        for attributes in sent.into_attributes() {
             self.outbound_interner.release(attributes);
         }
         for (_, attributes) in stored {

@@ -12,7 +12,8 @@
 //!    loop checks, import policy (`policy.rs`), interning of attributes
 //!    (`interner.rs`), then every path change goes through one function
 //!    that re-runs the decision process (`decision.rs`) on that prefix's
-//!    paths (`table.rs`) and records FIB and outbound work (`core.rs`).
+//!    paths (`table.rs`) and records FIB and outbound work (`core.rs`,
+//!    appended to `pending.rs` and sorted once per poll).
 //! 3. [`Rib::poll_outbound`] (`outbound.rs`) turns that work into encoded
 //!    UPDATEs per update group, applying reflection and the export rules
 //!    (`export.rs`), and [`Rib::poll_fib_changes`] hands forwarding changes
@@ -55,6 +56,7 @@
 //! assert_eq!(fib[0].next_hops, vec!["198.18.0.3".parse::<std::net::IpAddr>().unwrap()]);
 //! ```
 
+mod adj_rib_out;
 mod core;
 pub mod decision;
 pub mod export;
@@ -62,6 +64,7 @@ mod graceful;
 mod inbound;
 pub mod interner;
 mod outbound;
+mod pending;
 pub mod policy;
 mod query;
 pub mod table;

@@ -45,7 +45,7 @@ impl Rib {
             let mut prefixes: Vec<IpNetwork> = self.table.keys().collect();
             for peer in &peers {
                 if let Some(state) = self.peers.get(peer) {
-                    prefixes.extend(state.adj_rib_out.keys().map(|(prefix, _)| *prefix));
+                    prefixes.extend(state.adj_rib_out.iter().map(|(prefix, _, _)| prefix));
                 }
             }
             prefixes.sort_unstable();
@@ -66,7 +66,12 @@ impl Rib {
             .dirty_since
             .is_some_and(|since| now >= since + self.settings.coalesce_window);
         if due {
-            let prefixes: Vec<IpNetwork> = std::mem::take(&mut self.dirty).into_iter().collect();
+            let prefixes: Vec<IpNetwork> = self
+                .dirty
+                .take()
+                .into_iter()
+                .map(|(prefix, ())| prefix)
+                .collect();
             self.dirty_since = None;
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             out.extend(self.generate(&prefixes, &peers));
@@ -166,12 +171,11 @@ impl Rib {
                         }),
                 );
                 current.clear();
-                current.extend(
-                    state
-                        .adj_rib_out
-                        .range((prefix, 0)..=(prefix, u32::MAX))
-                        .map(|((_, id), attributes)| (*id, Arc::as_ptr(attributes) as usize)),
-                );
+                state
+                    .adj_rib_out
+                    .sent(&prefix, add_path, &mut current, |id, attributes| {
+                        (id, Arc::as_ptr(attributes) as usize)
+                    });
                 let unchanged = |id: u32, attributes: &SharedAttributes| {
                     current.contains(&(id, Arc::as_ptr(attributes) as usize))
                 };
@@ -226,14 +230,15 @@ impl Rib {
                         continue;
                     };
                     for id in &withdraw {
-                        if let Some(old) = state.adj_rib_out.remove(&(prefix, *id)) {
+                        if let Some(old) = state.adj_rib_out.remove(&prefix, *id) {
                             self.outbound_interner.release(old);
                         }
                     }
                     for (id, attributes) in &announce {
-                        if let Some(old) = state
-                            .adj_rib_out
-                            .insert((prefix, *id), Arc::clone(attributes))
+                        if let Some(old) =
+                            state
+                                .adj_rib_out
+                                .insert(prefix, *id, Arc::clone(attributes))
                         {
                             self.outbound_interner.release(old);
                         }
@@ -297,11 +302,11 @@ impl Rib {
         }
         let add_path = context.has_path_id(family);
         let mut batch = Batch::default();
-        for ((prefix, id), attributes) in &state.adj_rib_out {
-            if family_of(prefix) == family {
+        for (prefix, id, attributes) in state.adj_rib_out.iter() {
+            if family_of(&prefix) == family {
                 let nlri = Nlri {
-                    path_id: add_path.then_some(*id),
-                    prefix: *prefix,
+                    path_id: add_path.then_some(id),
+                    prefix,
                 };
                 batch.announce(family, attributes, nlri);
             }

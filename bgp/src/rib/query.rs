@@ -180,7 +180,7 @@ impl Rib {
                 state
                     .adj_rib_out
                     .iter()
-                    .map(|((prefix, id), attributes)| AdjRibRoute::new(*prefix, *id, attributes))
+                    .map(|(prefix, id, attributes)| AdjRibRoute::new(prefix, id, attributes))
                     .collect()
             })
             .unwrap_or_default()
