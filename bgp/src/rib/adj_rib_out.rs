@@ -4,25 +4,26 @@
 //!
 //! Entries are written by the outbound diff after each flush, read back by
 //! the next diff, by route refresh re-advertisement and by the CLI, and all
-//! dropped when the session goes down. IPv4 and IPv6 have their own maps, so
-//! an IPv4 entry's key is 12 bytes rather than the 24 of an
-//! `(IpNetwork, u32)`, and comparing keys while searching is comparing
-//! addresses of one family, not enums. Without ADD-PATH in a family only
+//! dropped when the session goes down. IPv4 and IPv6 have their own maps
+//! with packed integer keys (`key.rs`), so an IPv4 entry's key is 9 bytes
+//! rather than the 24 of an `(IpNetwork, u32)`, and a search step compares
+//! integers, not enums of octet arrays. Without ADD-PATH in a family only
 //! path identifier 0 is ever stored (the outbound side sends nothing else),
 //! so [`AdjRibOut::sent`] then finds a prefix with one exact look-up instead
 //! of a range search.
 
 use std::collections::BTreeMap;
 
-use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+use ipnetwork::IpNetwork;
 
+use super::key::{Ipv4PathKey, Ipv6PathKey};
 use super::types::SharedAttributes;
 
 /// What one peer has been sent; see the module overview.
 #[derive(Debug, Default)]
 pub(super) struct AdjRibOut {
-    ipv4: BTreeMap<(Ipv4Network, u32), SharedAttributes>,
-    ipv6: BTreeMap<(Ipv6Network, u32), SharedAttributes>,
+    ipv4: BTreeMap<Ipv4PathKey, SharedAttributes>,
+    ipv6: BTreeMap<Ipv6PathKey, SharedAttributes>,
 }
 
 impl AdjRibOut {
@@ -43,20 +44,22 @@ impl AdjRibOut {
     ) {
         match (prefix, add_path) {
             (IpNetwork::V4(network), false) => {
-                out.extend(self.ipv4.get(&(*network, 0)).map(|held| map(0, held)));
+                let key = Ipv4PathKey::of(network, 0);
+                out.extend(self.ipv4.get(&key).map(|held| map(0, held)));
             }
             (IpNetwork::V6(network), false) => {
-                out.extend(self.ipv6.get(&(*network, 0)).map(|held| map(0, held)));
+                let key = Ipv6PathKey::of(network, 0);
+                out.extend(self.ipv6.get(&key).map(|held| map(0, held)));
             }
             (IpNetwork::V4(network), true) => out.extend(
                 self.ipv4
-                    .range((*network, 0)..=(*network, u32::MAX))
-                    .map(|((_, id), held)| map(*id, held)),
+                    .range(Ipv4PathKey::of(network, 0)..=Ipv4PathKey::of(network, u32::MAX))
+                    .map(|(key, held)| map(key.id(), held)),
             ),
             (IpNetwork::V6(network), true) => out.extend(
                 self.ipv6
-                    .range((*network, 0)..=(*network, u32::MAX))
-                    .map(|((_, id), held)| map(*id, held)),
+                    .range(Ipv6PathKey::of(network, 0)..=Ipv6PathKey::of(network, u32::MAX))
+                    .map(|(key, held)| map(key.id(), held)),
             ),
         }
     }
@@ -69,29 +72,29 @@ impl AdjRibOut {
         attributes: SharedAttributes,
     ) -> Option<SharedAttributes> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.insert((network, id), attributes),
-            IpNetwork::V6(network) => self.ipv6.insert((network, id), attributes),
+            IpNetwork::V4(network) => self.ipv4.insert(Ipv4PathKey::of(&network, id), attributes),
+            IpNetwork::V6(network) => self.ipv6.insert(Ipv6PathKey::of(&network, id), attributes),
         }
     }
 
     /// Records that `prefix` with `id` was withdrawn; returns what was sent.
     pub(super) fn remove(&mut self, prefix: &IpNetwork, id: u32) -> Option<SharedAttributes> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.remove(&(*network, id)),
-            IpNetwork::V6(network) => self.ipv6.remove(&(*network, id)),
+            IpNetwork::V4(network) => self.ipv4.remove(&Ipv4PathKey::of(network, id)),
+            IpNetwork::V6(network) => self.ipv6.remove(&Ipv6PathKey::of(network, id)),
         }
     }
 
     /// Every entry in (prefix, id) order, IPv4 first (the order of `IpNetwork`).
     pub(super) fn iter(&self) -> impl Iterator<Item = (IpNetwork, u32, &SharedAttributes)> {
-        let ipv4 = self
-            .ipv4
-            .iter()
-            .map(|((network, id), held)| (IpNetwork::V4(*network), *id, held));
-        let ipv6 = self
-            .ipv6
-            .iter()
-            .map(|((network, id), held)| (IpNetwork::V6(*network), *id, held));
+        let ipv4 = self.ipv4.iter().filter_map(|(key, held)| {
+            key.network()
+                .map(|network| (IpNetwork::V4(network), key.id(), held))
+        });
+        let ipv6 = self.ipv6.iter().filter_map(|(key, held)| {
+            key.network()
+                .map(|network| (IpNetwork::V6(network), key.id(), held))
+        });
         ipv4.chain(ipv6)
     }
 

@@ -63,6 +63,7 @@ pub mod export;
 mod graceful;
 mod inbound;
 pub mod interner;
+mod key;
 mod outbound;
 mod pending;
 pub mod policy;

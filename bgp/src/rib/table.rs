@@ -9,12 +9,14 @@
 //! interned attributes, a few dozen bytes in all; the usual single path
 //! of a prefix is stored inline ([`PathList`]), with no allocation of its own,
 //! and each family has its own map so that an IPv4 key costs 5 bytes, not
-//! the 20 of an `IpNetwork` ([`Table`]).
+//! the 20 of an `IpNetwork`, and compares as integers (`key.rs`, [`Table`]).
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
-use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+use ipnetwork::IpNetwork;
+
+use super::key::{Ipv4Key, Ipv6Key};
 
 use super::types::{SharedAttributes, Source};
 
@@ -208,53 +210,53 @@ impl Destination {
 /// order, IPv4 first (the order of `IpNetwork`).
 #[derive(Debug, Default)]
 pub struct Table {
-    ipv4: BTreeMap<Ipv4Network, Destination>,
-    ipv6: BTreeMap<Ipv6Network, Destination>,
+    ipv4: BTreeMap<Ipv4Key, Destination>,
+    ipv6: BTreeMap<Ipv6Key, Destination>,
 }
 
 impl Table {
     /// The paths of `prefix`.
     pub fn get(&self, prefix: &IpNetwork) -> Option<&Destination> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.get(network),
-            IpNetwork::V6(network) => self.ipv6.get(network),
+            IpNetwork::V4(network) => self.ipv4.get(&Ipv4Key::of(network)),
+            IpNetwork::V6(network) => self.ipv6.get(&Ipv6Key::of(network)),
         }
     }
 
     /// The paths of `prefix`, to change.
     pub fn get_mut(&mut self, prefix: &IpNetwork) -> Option<&mut Destination> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.get_mut(network),
-            IpNetwork::V6(network) => self.ipv6.get_mut(network),
+            IpNetwork::V4(network) => self.ipv4.get_mut(&Ipv4Key::of(network)),
+            IpNetwork::V6(network) => self.ipv6.get_mut(&Ipv6Key::of(network)),
         }
     }
 
     /// The paths of `prefix`, created empty if absent.
     pub fn get_or_default(&mut self, prefix: IpNetwork) -> &mut Destination {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.entry(network).or_default(),
-            IpNetwork::V6(network) => self.ipv6.entry(network).or_default(),
+            IpNetwork::V4(network) => self.ipv4.entry(Ipv4Key::of(&network)).or_default(),
+            IpNetwork::V6(network) => self.ipv6.entry(Ipv6Key::of(&network)).or_default(),
         }
     }
 
     /// Forgets `prefix`.
     pub fn remove(&mut self, prefix: &IpNetwork) -> Option<Destination> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.remove(network),
-            IpNetwork::V6(network) => self.ipv6.remove(network),
+            IpNetwork::V4(network) => self.ipv4.remove(&Ipv4Key::of(network)),
+            IpNetwork::V6(network) => self.ipv6.remove(&Ipv6Key::of(network)),
         }
     }
 
     /// Every prefix with its paths, in order.
     pub fn iter(&self) -> impl Iterator<Item = (IpNetwork, &Destination)> {
-        let ipv4 = self
-            .ipv4
-            .iter()
-            .map(|(network, destination)| (IpNetwork::V4(*network), destination));
-        let ipv6 = self
-            .ipv6
-            .iter()
-            .map(|(network, destination)| (IpNetwork::V6(*network), destination));
+        let ipv4 = self.ipv4.iter().filter_map(|(key, destination)| {
+            key.network()
+                .map(|network| (IpNetwork::V4(network), destination))
+        });
+        let ipv6 = self.ipv6.iter().filter_map(|(key, destination)| {
+            key.network()
+                .map(|network| (IpNetwork::V6(network), destination))
+        });
         ipv4.chain(ipv6)
     }
 
