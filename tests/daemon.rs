@@ -202,6 +202,26 @@ fn neighbors_establish_and_the_cli_shows_them_in_json_and_tables() {
         & 0o777;
     assert_eq!(mode, 0o660, "the control socket is mode 0660");
 
+    // Reset and shutdown without a message (an empty request body).
+    let (stdout, stderr, ok) = cli(&first, &["neighbor", "127.0.0.22", "reset"]);
+    assert!(ok, "reset without a message: {stderr}");
+    assert_eq!(stdout, "neighbor 127.0.0.22: reset\n");
+    wait(&first, "the reset counted", |daemon| {
+        let status = neighbor(daemon, "127.0.0.22");
+        status["flaps"] == 1 && status["state"] == "Established"
+    });
+    assert_eq!(
+        neighbor(&first, "127.0.0.22")["last_error"],
+        "sent Cease / Administrative Reset (6/4)"
+    );
+    let (_, stderr, ok) = cli(&first, &["neighbor", "127.0.0.22", "shutdown"]);
+    assert!(ok, "shutdown without a message: {stderr}");
+    let (_, stderr, ok) = cli(&first, &["neighbor", "127.0.0.22", "enable"]);
+    assert!(ok, "enable: {stderr}");
+    wait(&first, "Established again", |daemon| {
+        neighbor(daemon, "127.0.0.22")["state"] == "Established"
+    });
+
     // SIGTERM: the peer is told why, and the socket is removed.
     signal(&first, "TERM");
     wait(&second, "the shutdown reaching the peer", |daemon| {

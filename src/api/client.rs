@@ -96,12 +96,17 @@ impl Client {
             .await
             .map_err(|error| self.transport(error))?;
         tokio::spawn(connection);
-        let payload = body.map(|body| body.to_string()).unwrap_or_default();
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
-            .header("host", "podroute")
-            .header("content-type", "application/json")
+            .header("host", "podroute");
+        // Only a request with a body says it is JSON: the server reads an
+        // empty body declared as JSON as a malformed one.
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let payload = body.map(|body| body.to_string()).unwrap_or_default();
+        let request = request
             .body(Full::new(Bytes::from(payload)))
             .map_err(|error| self.transport(error))?;
         let response = sender
