@@ -294,7 +294,8 @@ fn identity_changes_need_a_restart_and_others_do_not() {
         effect: Effect::Restart
     }));
     // The AS change turns the former iBGP neighbors into eBGP ones, so the
-    // policies they left unset fall back to RFC 8212's "none".
+    // policies they left unset fall back to RFC 8212's "none", and they keep
+    // pre-policy routes as eBGP neighbors do by default.
     let changed: Vec<(String, Vec<NeighborField>)> = diff
         .neighbors_changed
         .iter()
@@ -303,8 +304,20 @@ fn identity_changes_need_a_restart_and_others_do_not() {
     assert_eq!(
         changed,
         [
-            ("198.18.0.2".to_string(), vec![NeighborField::Export]),
-            ("198.18.0.3".to_string(), vec![NeighborField::Import]),
+            (
+                "198.18.0.2".to_string(),
+                vec![
+                    NeighborField::Export,
+                    NeighborField::SoftReconfigurationInbound
+                ]
+            ),
+            (
+                "198.18.0.3".to_string(),
+                vec![
+                    NeighborField::Import,
+                    NeighborField::SoftReconfigurationInbound
+                ]
+            ),
         ]
     );
 

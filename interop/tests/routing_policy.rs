@@ -25,9 +25,9 @@
 //! End-of-RIB, and it sends End-of-RIB only to peers with the graceful
 //! restart capability: without it, FRR counts the request
 //! (`routeRefreshRecv` 1), answers nothing (no BoRR, no UPDATE; checked
-//! with a capture), and P1 keeps F's prefix rejected for ever. podroute
-//! has no fallback (a session reset, or `soft_reconfiguration_inbound`),
-//! so that variant is pinned as an ignored test.
+//! with a capture). podroute therefore keeps eBGP neighbors' pre-policy
+//! routes by default (`soft_reconfiguration_inbound`), and the variant
+//! without graceful restart passes from that stored copy.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -205,8 +205,9 @@ fn a_reload_naming_policies_lets_routes_flow_without_a_reset() {
     }
 }
 
+/// FRR 8.4 ignores podroute's ROUTE-REFRESH here, so this passes because
+/// eBGP neighbors keep their pre-policy routes by default.
 #[test]
-#[ignore = "FRR 8.4 ignores an enhanced ROUTE-REFRESH from a peer it has sent no End-of-RIB (it sends none without graceful restart), and podroute has no fallback"]
 fn a_reload_naming_policies_without_graceful_restart() {
     if let Err(error) = scenario(Reload::Plain) {
         panic!("{error}");

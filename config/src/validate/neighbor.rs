@@ -248,7 +248,11 @@ fn neighbor(
         add_path,
         max_prefixes,
         allowas_in,
-        soft_reconfiguration_inbound: raw.soft_reconfiguration_inbound.unwrap_or(false),
+        // On by default for eBGP, where RFC 8212 makes import policies a
+        // must and policy changes are routine: some peers (FRR 8.4 without
+        // graceful restart) ignore the ROUTE-REFRESH that would otherwise
+        // re-send their routes, and the change would never apply.
+        soft_reconfiguration_inbound: raw.soft_reconfiguration_inbound.unwrap_or(!internal),
         graceful_restart: raw.graceful_restart,
         shutdown: raw.shutdown.unwrap_or(false),
     })
