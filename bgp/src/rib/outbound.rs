@@ -21,17 +21,16 @@
 //! as few UPDATEs as the message size allows (`wire::packing`), in prefix
 //! order, so the bytes are deterministic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use ipnetwork::IpNetwork;
 
 use super::core::Rib;
+use super::fast_hash::FastMap;
 use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
-use super::update_group::{
-    Announcements, Batch, Exported, Exporter, GroupKey, Signature, is_builtin_policy,
-};
+use super::update_group::{Announcements, Batch, Exported, Exporter, GroupKey, is_builtin_policy};
 use crate::wire::{Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update};
 
 impl Rib {
@@ -127,14 +126,15 @@ impl Rib {
         info: &PeerInfo,
     ) -> BTreeMap<Vec<PeerId>, Batch> {
         let mut batches: BTreeMap<Vec<PeerId>, Batch> = BTreeMap::new();
-        let mut cache = HashMap::new();
+        let mut cache = FastMap::default();
         let cacheable = is_builtin_policy(&self.settings, &info.export_policy);
         // Buffers reused from prefix to prefix: this loop runs once per
         // prefix of a full table.
         let mut exported: Exported = Vec::new();
         let mut desired: Announcements = Vec::new();
         let mut current: Vec<(u32, usize)> = Vec::new();
-        let mut signatures: Vec<(Signature, Announcements, Vec<PeerId>)> = Vec::new();
+        let mut withdraw: Vec<u32> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         for prefix in prefixes {
             let prefix = *prefix;
             let family = family_of(&prefix);
@@ -156,6 +156,9 @@ impl Rib {
             } else {
                 1
             };
+            // Members with the same changes share one entry of `changes`;
+            // the first `used` entries are this prefix's.
+            let mut used = 0usize;
             for member in members {
                 let Some(state) = self.peers.get(member) else {
                     continue;
@@ -179,11 +182,13 @@ impl Rib {
                 let unchanged = |id: u32, attributes: &SharedAttributes| {
                     current.contains(&(id, Arc::as_ptr(attributes) as usize))
                 };
-                let withdraw: Vec<u32> = current
-                    .iter()
-                    .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
-                    .map(|(id, _)| *id)
-                    .collect();
+                withdraw.clear();
+                withdraw.extend(
+                    current
+                        .iter()
+                        .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
+                        .map(|(id, _)| *id),
+                );
                 if withdraw.is_empty()
                     && desired
                         .iter()
@@ -191,50 +196,56 @@ impl Rib {
                 {
                     continue;
                 }
-                let announce: Announcements = desired
-                    .drain(..)
-                    .filter(|(id, attributes)| !unchanged(*id, attributes))
-                    .collect();
-                let signature: Signature = (
-                    withdraw,
-                    announce
-                        .iter()
-                        .map(|(id, attributes)| (*id, Arc::as_ptr(attributes) as usize))
-                        .collect(),
-                );
-                match signatures
-                    .iter_mut()
-                    .find(|(known, _, _)| *known == signature)
-                {
-                    Some((_, _, receivers)) => receivers.push(*member),
-                    None => signatures.push((signature, announce, vec![*member])),
+                // What is left in `desired` is what this member must be announced.
+                desired.retain(|(id, attributes)| !unchanged(*id, attributes));
+                let known = changes.get_mut(..used).and_then(|active| {
+                    active
+                        .iter_mut()
+                        .find(|change| change.is(&withdraw, &desired))
+                });
+                match known {
+                    Some(change) => change.receivers.push(*member),
+                    None => {
+                        if used == changes.len() {
+                            changes.push(Change::default());
+                        }
+                        if let Some(change) = changes.get_mut(used) {
+                            change.withdraw.clear();
+                            change.withdraw.extend_from_slice(&withdraw);
+                            change.announce.clear();
+                            change.announce.append(&mut desired);
+                            change.receivers.clear();
+                            change.receivers.push(*member);
+                            used += 1;
+                        }
+                    }
                 }
             }
-            for ((withdraw, _), announce, receivers) in signatures.drain(..) {
+            for change in changes.iter_mut().take(used) {
                 let nlri = |id: u32| Nlri {
                     path_id: add_path.then_some(id),
                     prefix,
                 };
-                let batch = match batches.get_mut(&receivers) {
+                let batch = match batches.get_mut(change.receivers.as_slice()) {
                     Some(batch) => batch,
-                    None => batches.entry(receivers.clone()).or_default(),
+                    None => batches.entry(change.receivers.clone()).or_default(),
                 };
-                for id in &withdraw {
+                for id in &change.withdraw {
                     batch.withdraw(family, nlri(*id));
                 }
-                for (id, attributes) in &announce {
+                for (id, attributes) in &change.announce {
                     batch.announce(family, attributes, nlri(*id));
                 }
-                for receiver in &receivers {
+                for receiver in &change.receivers {
                     let Some(state) = self.peers.get_mut(receiver) else {
                         continue;
                     };
-                    for id in &withdraw {
+                    for id in &change.withdraw {
                         if let Some(old) = state.adj_rib_out.remove(&prefix, *id) {
                             self.outbound_interner.release(old);
                         }
                     }
-                    for (id, attributes) in &announce {
+                    for (id, attributes) in &change.announce {
                         if let Some(old) =
                             state
                                 .adj_rib_out
@@ -244,7 +255,7 @@ impl Rib {
                         }
                     }
                 }
-                for (_, attributes) in announce {
+                for (_, attributes) in change.announce.drain(..) {
                     self.outbound_interner.release(attributes);
                 }
             }
@@ -319,5 +330,29 @@ impl Rib {
             peers: vec![peer],
             messages,
         })
+    }
+}
+
+/// The changes one set of an update group's members gets for one prefix:
+/// path ids to withdraw and (path id, attributes) to announce. Kept from
+/// prefix to prefix so that its vectors are reused, not reallocated.
+#[derive(Debug, Default)]
+struct Change {
+    withdraw: Vec<u32>,
+    announce: Announcements,
+    receivers: Vec<PeerId>,
+}
+
+impl Change {
+    /// Whether these are exactly the changes `withdraw` and `announce`
+    /// (attributes compared by identity: they are interned).
+    fn is(&self, withdraw: &[u32], announce: &Announcements) -> bool {
+        self.withdraw == withdraw
+            && self.announce.len() == announce.len()
+            && self
+                .announce
+                .iter()
+                .zip(announce)
+                .all(|((id, held), (other_id, other))| id == other_id && Arc::ptr_eq(held, other))
     }
 }

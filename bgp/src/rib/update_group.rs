@@ -8,7 +8,7 @@
 //! (`wire::packing`). `outbound.rs` decides what changes; this file holds
 //! the pieces it shares work with.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ use ipnetwork::IpNetwork;
 
 use super::core::{NextHopState, PeerState};
 use super::export::{Role, SourceFacts, export_route};
+use super::fast_hash::FastMap;
 use super::interner::Interner;
 use super::table::Destination;
 use super::types::{
@@ -72,7 +73,7 @@ pub(super) struct Batch {
     withdrawals: BTreeMap<Family, Vec<Nlri>>,
     announcements: Vec<(Family, SharedAttributes, Vec<Nlri>)>,
     /// (family, attributes pointer) -> position in `announcements`; look-up only.
-    index: HashMap<(Family, usize), usize>,
+    index: FastMap<(Family, usize), usize>,
 }
 
 impl Batch {
@@ -116,10 +117,6 @@ impl Batch {
     }
 }
 
-/// One member's changes for one prefix: path ids to withdraw, and
-/// (path id, attributes pointer) to announce. Used only as a grouping key.
-pub(super) type Signature = (Vec<u32>, Vec<(u32, usize)>);
-
 /// A prefix's exportable paths for one group: source, path id to send
 /// with ADD-PATH, exported attributes.
 pub(super) type Exported = Vec<(Source, u32, SharedAttributes)>;
@@ -140,7 +137,7 @@ pub(super) struct Exporter<'a> {
     pub(super) peers: &'a BTreeMap<PeerId, PeerState>,
     pub(super) next_hops: &'a BTreeMap<IpAddr, NextHopState>,
     pub(super) interner: &'a mut Interner,
-    pub(super) cache: &'a mut HashMap<(usize, Source, Family), Option<SharedAttributes>>,
+    pub(super) cache: &'a mut FastMap<(usize, Source, Family), Option<SharedAttributes>>,
     pub(super) cacheable: bool,
     pub(super) destination: &'a PeerInfo,
 }
