@@ -42,8 +42,10 @@ pub enum PathList {
     Empty,
     /// The common case: one path, no allocation.
     One(Path),
-    /// Two or more paths.
-    Many(Vec<Path>),
+    /// Two or more paths. Boxed so that the list is no bigger than one
+    /// path: a full table is almost all `One`, and every byte here is paid
+    /// per prefix.
+    Many(Box<Vec<Path>>),
 }
 
 impl PathList {
@@ -51,7 +53,7 @@ impl PathList {
     pub fn push(&mut self, path: Path) {
         *self = match std::mem::take(self) {
             PathList::Empty => PathList::One(path),
-            PathList::One(first) => PathList::Many(vec![first, path]),
+            PathList::One(first) => PathList::Many(Box::new(vec![first, path])),
             PathList::Many(mut paths) => {
                 paths.push(path);
                 PathList::Many(paths)
@@ -64,7 +66,7 @@ impl PathList {
         match self {
             PathList::Empty => Vec::new(),
             PathList::One(path) => vec![path],
-            PathList::Many(paths) => paths,
+            PathList::Many(paths) => *paths,
         }
     }
 }
@@ -74,7 +76,7 @@ impl From<Vec<Path>> for PathList {
         match paths.len() {
             0 => PathList::Empty,
             1 => paths.pop().map_or(PathList::Empty, PathList::One),
-            _ => PathList::Many(paths),
+            _ => PathList::Many(Box::new(paths)),
         }
     }
 }
@@ -268,5 +270,17 @@ impl Table {
     /// Every prefix, in order.
     pub fn keys(&self) -> impl Iterator<Item = IpNetwork> {
         self.iter().map(|(prefix, _)| prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_destination_costs_no_more_than_one_path_and_its_count() {
+        // The per-prefix cost of a full table: one inline path, no tag word.
+        assert_eq!(std::mem::size_of::<PathList>(), std::mem::size_of::<Path>());
+        assert!(std::mem::size_of::<Destination>() <= std::mem::size_of::<Path>() + 8);
     }
 }
