@@ -79,6 +79,9 @@ pub fn detail(neighbor: &Value) -> String {
         ("Hold time", "hold_time"),
         ("Keepalive", "keepalive"),
         ("Flaps", "flaps"),
+        ("Import policy", "import_policy"),
+        ("Export policy", "export_policy"),
+        ("Treat-as-withdraw", "updates_treated_as_withdraw"),
         ("Received", "prefixes_received"),
         ("Accepted", "prefixes_accepted"),
         ("Advertised", "prefixes_advertised"),
@@ -119,6 +122,9 @@ pub fn detail(neighbor: &Value) -> String {
             text(&counts["keepalive"]),
             text(&counts["route_refresh"]),
         ));
+    }
+    for note in neighbor["notes"].as_array().into_iter().flatten() {
+        lines.push(format!("  Note: {}", text(note)));
     }
     lines.join("\n") + "\n"
 }

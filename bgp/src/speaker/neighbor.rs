@@ -35,6 +35,8 @@ pub struct Neighbor {
     pub families: std::collections::BTreeSet<crate::wire::Family>,
     /// When to start again after a prefix-limit teardown.
     pub restart_at: Option<std::time::Instant>,
+    /// UPDATEs treated as withdrawn (RFC 7606), for the status.
+    pub updates_treated_as_withdraw: u64,
 }
 
 impl Neighbor {
@@ -50,6 +52,7 @@ impl Neighbor {
             restart_time: None,
             families: Default::default(),
             restart_at: None,
+            updates_treated_as_withdraw: 0,
         }
     }
 

@@ -453,6 +453,9 @@ impl Owner {
                     self.routing.peer_down(now, id, retain_for);
                 }
                 Action::DeliverUpdate(update) => {
+                    if update.treat_as_withdraw.is_some() {
+                        neighbor.updates_treated_as_withdraw += 1;
+                    }
                     let id = neighbor.id;
                     self.update_pending_since.get_or_insert(now);
                     let end_of_rib = update.is_end_of_rib().is_some();
@@ -819,11 +822,23 @@ impl Owner {
         self.neighbors
             .values()
             .map(|neighbor| {
+                let external = match &neighbor.settings.session.peer_as {
+                    crate::session::ExpectedPeerAs::Exact(asn) => *asn != self.config.local_as,
+                    _ => neighbor
+                        .peer
+                        .session()
+                        .negotiated()
+                        .is_some_and(|negotiated| !negotiated.internal),
+                };
                 let facts = NeighborFacts {
                     route_reflector_client: neighbor.settings.route_reflector_client,
                     dynamic: neighbor.dynamic,
                     description: neighbor.settings.description.as_deref(),
                     shutdown: neighbor.settings.shutdown,
+                    external,
+                    import_policy: &neighbor.settings.routing.import_policy,
+                    export_policy: &neighbor.settings.routing.export_policy,
+                    updates_treated_as_withdraw: neighbor.updates_treated_as_withdraw,
                 };
                 NeighborStatus::new(
                     now,

@@ -34,6 +34,15 @@ pub struct NeighborStatus {
     pub description: Option<String>,
     /// Administratively shut down.
     pub shutdown: bool,
+    /// Import policy name (`all`, `none`, `originated` or a `[[policy]]`).
+    pub import_policy: String,
+    /// Export policy name.
+    pub export_policy: String,
+    /// Why the neighbor exchanges nothing, when it does not (RFC 8212).
+    pub notes: Vec<String>,
+    /// UPDATEs with malformed attributes whose prefixes were treated as
+    /// withdrawn, keeping the session up (RFC 7606 §2).
+    pub updates_treated_as_withdraw: u64,
     /// Prefixes the neighbor announced and that we hold (pre-policy).
     pub prefixes_received: u64,
     /// Of those, the ones import policy accepted.
@@ -151,6 +160,30 @@ pub struct NeighborFacts<'a> {
     pub description: Option<&'a str>,
     /// Administratively down.
     pub shutdown: bool,
+    /// An eBGP neighbor (its AS differs from ours).
+    pub external: bool,
+    /// Import policy name.
+    pub import_policy: &'a str,
+    /// Export policy name.
+    pub export_policy: &'a str,
+    /// UPDATEs whose prefixes were treated as withdrawn (RFC 7606).
+    pub updates_treated_as_withdraw: u64,
+}
+
+/// Why an eBGP neighbor exchanges nothing, when that is the case: RFC 8212
+/// makes it the default, and operators should not have to guess.
+fn policy_notes(facts: &NeighborFacts<'_>) -> Vec<String> {
+    let mut notes = Vec::new();
+    if facts.external && facts.import_policy == "none" {
+        notes.push("import policy is none: nothing is accepted from this eBGP neighbor (RFC 8212); set import".into());
+    }
+    if facts.external && facts.export_policy == "none" {
+        notes.push(
+            "export policy is none: nothing is sent to this eBGP neighbor (RFC 8212); set export"
+                .into(),
+        );
+    }
+    notes
 }
 
 impl NeighborStatus {
@@ -179,6 +212,10 @@ impl NeighborStatus {
             dynamic: facts.dynamic,
             description: facts.description.map(str::to_owned),
             shutdown: facts.shutdown,
+            import_policy: facts.import_policy.to_owned(),
+            export_policy: facts.export_policy.to_owned(),
+            notes: policy_notes(&facts),
+            updates_treated_as_withdraw: facts.updates_treated_as_withdraw,
             prefixes_received: routes.received,
             prefixes_accepted: routes.accepted,
             prefixes_advertised: routes.advertised,
@@ -270,6 +307,36 @@ impl LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts<'a>(
+        external: bool,
+        import_policy: &'a str,
+        export_policy: &'a str,
+    ) -> NeighborFacts<'a> {
+        NeighborFacts {
+            route_reflector_client: false,
+            dynamic: false,
+            description: None,
+            shutdown: false,
+            external,
+            import_policy,
+            export_policy,
+            updates_treated_as_withdraw: 0,
+        }
+    }
+
+    #[test]
+    fn an_ebgp_neighbor_without_policy_says_why_it_exchanges_nothing() {
+        let notes = policy_notes(&facts(true, "none", "none"));
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].contains("nothing is accepted") && notes[0].contains("RFC 8212"));
+        assert!(notes[1].contains("nothing is sent"));
+        assert!(policy_notes(&facts(true, "all", "originated")).is_empty());
+        assert!(
+            policy_notes(&facts(false, "none", "none")).is_empty(),
+            "iBGP: a deliberate none needs no note"
+        );
+    }
 
     #[test]
     fn observations_land_in_the_first_bucket_that_holds_them() {
