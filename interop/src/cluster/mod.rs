@@ -11,15 +11,21 @@
 //!
 //! Reading what happened: [`kernel`] parses `ip route` and `ip -d link`;
 //! [`capture`] runs tcpdump inside a host; [`Host`] wraps pings from pods
-//! and podroute's CLI.
+//! and podroute's CLI; [`graceful`] reads a host's graceful restart state
+//! (stale routes per neighbor, its own restart done); [`traffic`] keeps a
+//! ping running in the background while a test restarts daemons.
 
 pub mod capture;
 pub mod config;
 pub mod firewall;
+pub mod graceful;
 pub mod host;
 pub mod kernel;
 pub mod topology;
+pub mod traffic;
 
+pub use graceful::GracefulView;
 pub use host::{Host, Ping, Pod};
 pub use kernel::KernelRoute;
 pub use topology::{CLUSTER_AS, Cluster, ClusterSpec, HostSpec, Peering, TOR_AS};
+pub use traffic::{ContinuousPing, PingTally};

@@ -25,7 +25,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::cluster::config::{BirdHostConfig, HostConfig, Peer, ReflectorConfig};
+use crate::cluster::config::{
+    BirdHostConfig, BirdTopOfRackConfig, HostConfig, Peer, ReflectorConfig,
+};
 use crate::cluster::firewall::{self, BridgeForwarding};
 use crate::cluster::host::{Host, Ping, pod_cidr};
 use crate::daemon::{DaemonKind, Router};
@@ -107,6 +109,12 @@ pub struct ClusterSpec {
     pub graceful_restart: Option<u16>,
     /// Hold time on every session: short, so a vanished host is noticed.
     pub hold_time: u16,
+    /// Which daemon runs the top of rack: FRR (the default) or BIRD, each
+    /// installing what it learns into its own kernel.
+    pub top_of_rack_daemon: DaemonKind,
+    /// The top of rack advertises graceful restart (RFC 4724) and so acts
+    /// as helper when a host's podroute restarts.
+    pub top_of_rack_graceful_restart: bool,
 }
 
 impl ClusterSpec {
@@ -120,6 +128,8 @@ impl ClusterSpec {
             max_paths: 1,
             graceful_restart: None,
             hold_time: 9,
+            top_of_rack_daemon: DaemonKind::Frr,
+            top_of_rack_graceful_restart: false,
         }
     }
 }
@@ -179,11 +189,7 @@ impl Cluster {
             .map(|(_, _, node)| IpAddr::V4(node.ipv4))
             .collect();
         let top_of_rack = match &tor_node {
-            Some(node) => Some(lab.router(
-                DaemonKind::Frr,
-                node,
-                tor_spec(node.ipv4, &host_addresses, spec.hold_time),
-            )?),
+            Some(node) => Some(start_top_of_rack(lab, node, &host_addresses, spec)?),
             None => None,
         };
         let reflector = match &reflector_node {
@@ -336,6 +342,39 @@ impl Cluster {
             }
         }
         pings
+    }
+}
+
+/// The top-of-rack daemon the spec asks for: FRR from a neutral
+/// [`RouterSpec`], or BIRD from [`BirdTopOfRackConfig`] (BIRD's neutral
+/// rendering has no kernel protocol, and a ToR must forward).
+fn start_top_of_rack(
+    lab: &Lab,
+    node: &Node,
+    hosts: &[IpAddr],
+    spec: &ClusterSpec,
+) -> Result<Router> {
+    match spec.top_of_rack_daemon {
+        DaemonKind::Frr => {
+            let mut tor = tor_spec(node.ipv4, hosts, spec.hold_time);
+            tor.graceful_restart = spec.top_of_rack_graceful_restart;
+            lab.router(DaemonKind::Frr, node, tor)
+        }
+        DaemonKind::Bird => {
+            let config = BirdTopOfRackConfig {
+                asn: TOR_AS,
+                router_id: node.ipv4,
+                hosts: hosts.to_vec(),
+                host_asn: CLUSTER_AS,
+                hold_time: spec.hold_time,
+                graceful_restart: spec.top_of_rack_graceful_restart,
+            };
+            lab.router_with_config(DaemonKind::Bird, node, &config.render())
+        }
+        other => Err(Error::Environment(format!(
+            "a top of rack runs FRR or BIRD, not {}",
+            other.name()
+        ))),
     }
 }
 
