@@ -107,6 +107,7 @@ pub(crate) struct RawNeighbor {
     pub hold_time: Option<Spanned<i64>>,
     pub keepalive: Option<Spanned<i64>>,
     pub connect_retry: Option<Spanned<i64>>,
+    pub delay_open: Option<Spanned<i64>>,
     pub password: Option<Spanned<String>>,
     pub ttl_security: Option<Spanned<i64>>,
     pub multihop: Option<Spanned<i64>>,

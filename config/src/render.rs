@@ -128,6 +128,9 @@ fn render_neighbor(out: &mut Toml, neighbor: &Neighbor) {
         out.raw("keepalive", keepalive.as_secs());
     }
     out.raw("connect_retry", neighbor.connect_retry.as_secs());
+    if let Some(delay) = neighbor.delay_open {
+        out.raw("delay_open", delay.as_secs());
+    }
     if let Some(password) = &neighbor.password {
         out.raw("password", quote(password));
     }

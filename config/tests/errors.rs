@@ -457,6 +457,7 @@ fn neighbor_option_checks() {
         "password = \"123456789012345678901234567890123456789012345678901234567890123456789012345678901\"",
         "next_hop_ipv6 = \"198.18.0.1\"",
         "next_hop_ipv4 = \"2001:db8::1\"",
+        "delay_open = 300",
     ]);
     assert_eq!(
         errors(&text),
@@ -475,6 +476,7 @@ fn neighbor_option_checks() {
             "podroute.toml:21:12: neighbor[1].password: a TCP-MD5 password is 1 to 80 bytes (got 81)",
             "podroute.toml:22:17: neighbor[1].next_hop_ipv6: next_hop_ipv6 must be an IPv6 address",
             "podroute.toml:23:17: neighbor[1].next_hop_ipv4: next_hop_ipv4 must be an IPv4 address",
+            "podroute.toml:24:14: neighbor[1].delay_open: delay_open must be between 1 and 240 (got 300)",
         ]
     );
 }

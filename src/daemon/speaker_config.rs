@@ -199,6 +199,7 @@ fn default_neighbor(config: &Config) -> Neighbor {
         ttl_security: None,
         multihop: None,
         source_address: None,
+        delay_open: None,
         next_hop_ipv4: None,
         next_hop_ipv6: None,
         port: 179,
@@ -232,6 +233,7 @@ fn neighbor_settings(config: &Config, neighbor: &Neighbor) -> NeighborSettings {
     session.connect_retry_cap = neighbor.connect_retry.max(session.connect_retry);
     session.jitter_seed = jitter_seed(neighbor.address);
     session.passive = neighbor.passive;
+    session.delay_open = neighbor.delay_open;
     session.capabilities = capabilities(config, neighbor);
     let transport = TransportSettings {
         password: neighbor.password.clone(),

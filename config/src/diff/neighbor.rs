@@ -28,6 +28,8 @@ pub enum NeighborField {
     Keepalive,
     /// `connect_retry`
     ConnectRetry,
+    /// `delay_open`
+    DelayOpen,
     /// `password`
     Password,
     /// `ttl_security`
@@ -74,6 +76,7 @@ impl NeighborField {
             NeighborField::HoldTime => "hold_time",
             NeighborField::Keepalive => "keepalive",
             NeighborField::ConnectRetry => "connect_retry",
+            NeighborField::DelayOpen => "delay_open",
             NeighborField::Password => "password",
             NeighborField::TtlSecurity => "ttl_security",
             NeighborField::Multihop => "multihop",
@@ -126,6 +129,7 @@ impl NeighborField {
             NeighborField::Description
             | NeighborField::Passive
             | NeighborField::ConnectRetry
+            | NeighborField::DelayOpen
             | NeighborField::MaxPrefixes
             | NeighborField::GracefulRestart => Reaction::NONE,
         }
@@ -158,6 +162,7 @@ pub(crate) fn neighbor_fields(old: &Neighbor, new: &Neighbor) -> Vec<NeighborFie
             NeighborField::ConnectRetry,
             old.connect_retry != new.connect_retry,
         ),
+        (NeighborField::DelayOpen, old.delay_open != new.delay_open),
         (NeighborField::Password, old.password != new.password),
         (
             NeighborField::TtlSecurity,

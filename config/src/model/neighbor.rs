@@ -120,6 +120,9 @@ pub struct Neighbor {
     pub multihop: Option<u8>,
     /// Local address to bind outgoing connections to.
     pub source_address: Option<IpAddr>,
+    /// Wait this long for the peer's OPEN before sending ours (RFC 4271
+    /// §8.1.1 DelayOpen); `None` sends ours at once.
+    pub delay_open: Option<Duration>,
     /// Next hop for IPv4 routes sent with next hop self when the session's
     /// own address is not IPv4 (an IPv6 session without RFC 8950).
     pub next_hop_ipv4: Option<IpAddr>,

@@ -110,6 +110,10 @@ fn neighbor(
         "connect_retry",
         DEFAULT_CONNECT_RETRY,
     );
+    let delay_open = raw
+        .delay_open
+        .as_ref()
+        .and_then(|value| checker.seconds(value, &field("delay_open"), (1, 240), "delay_open"));
     let password = raw
         .password
         .as_ref()
@@ -235,6 +239,7 @@ fn neighbor(
         hold_time: Duration::from_secs(hold_time),
         keepalive,
         connect_retry,
+        delay_open,
         password,
         ttl_security,
         multihop,
