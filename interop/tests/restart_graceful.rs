@@ -64,8 +64,8 @@ fn unix_now() -> f64 {
         .unwrap_or_default()
 }
 
-fn phase(started: Instant, name: &str) {
-    eprintln!("[{:6.1} s] {name}", started.elapsed().as_secs_f64());
+fn phase(started: Instant, kind: &str, name: &str) {
+    eprintln!("[{:6.1} s] {kind}: {name}", started.elapsed().as_secs_f64());
 }
 
 /// The routes the top of rack's daemon put into its kernel.
@@ -204,7 +204,8 @@ fn assert_routes_kept(
 
 fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     let started = Instant::now();
-    let name = format!("restart-graceful-{}", top_of_rack.name());
+    let kind = top_of_rack.name();
+    let name = format!("restart-graceful-{kind}");
     let lab = Lab::new(&name)?;
     let cluster = Cluster::start(&lab, &spec(top_of_rack))?;
     let tor = cluster
@@ -222,7 +223,7 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     })?;
     let before = fib_snapshot(&cluster, &tor)?;
     for (member, routes) in &before {
-        eprintln!("    {member}: {} routes before", routes.len());
+        eprintln!("    {kind}: {member}: {} routes before", routes.len());
     }
     assert!(
         before
@@ -230,12 +231,12 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
             .any(|(member, routes)| member == "tor" && routes.len() >= 4),
         "{before:?}"
     );
-    phase(started, "converged");
+    phase(started, kind, "converged");
 
     // 1. SIGTERM, then start again.
     let pings = start_traffic(&cluster, &tor, "term")?;
     let gap_started = Instant::now();
-    eprintln!("    SIGTERM at {:.3}", unix_now());
+    eprintln!("    {kind}: SIGTERM at {:.3}", unix_now());
     host2.router.stop()?;
     wait_stale_at_peers(&lab, &cluster, host2.address())?;
     // Stay down a while: traffic must flow with no podroute on host2.
@@ -255,7 +256,7 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     );
     // A little traffic after recovery: a loss at the very end would show.
     std::thread::sleep(Duration::from_millis(500));
-    assert_no_loss(&pings, "SIGTERM restart")?;
+    assert_no_loss(&pings, &format!("{kind}: SIGTERM restart"))?;
     let log = host2.router.log();
     assert!(
         log.contains("adopted="),
@@ -263,18 +264,22 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     );
     assert_eq!(fib_snapshot(&cluster, &tor)?, before);
     eprintln!(
-        "    SIGTERM restart: podroute down {:.1} s, recovered {:.1} s after the stop",
+        "    {kind}: SIGTERM restart: podroute down {:.1} s, recovered {:.1} s after the stop",
         gap.as_secs_f64(),
         recovered.as_secs_f64()
     );
-    phase(started, "SIGTERM restart: zero loss, every FIB as before");
+    phase(
+        started,
+        kind,
+        "SIGTERM restart: zero loss, every FIB as before",
+    );
 
     // 2. SIGKILL; start again without the extra prefix.
     let pings = start_traffic(&cluster, &tor, "kill")?;
     let gap_started = Instant::now();
-    eprintln!("    SIGKILL at {:.3}", unix_now());
+    eprintln!("    {kind}: SIGKILL at {:.3}", unix_now());
     host2.router.kill()?;
-    eprintln!("    SIGKILL done at {:.3}", unix_now());
+
     wait_stale_at_peers(&lab, &cluster, host2.address())?;
     // Stay down a while: traffic must flow with no podroute on host2.
     std::thread::sleep(DOWN_TIME);
@@ -293,15 +298,16 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     )?;
     let recovered = gap_started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
-    assert_no_loss(&pings, "SIGKILL restart")?;
+    assert_no_loss(&pings, &format!("{kind}: SIGKILL restart"))?;
     assert_eq!(fib_snapshot(&cluster, &tor)?, expected);
     eprintln!(
-        "    SIGKILL restart: podroute down {:.1} s, recovered (extra prefix gone) {:.1} s after the kill",
+        "    {kind}: SIGKILL restart: podroute down {:.1} s, recovered (extra prefix gone) {:.1} s after the kill",
         gap.as_secs_f64(),
         recovered.as_secs_f64()
     );
     phase(
         started,
+        kind,
         "SIGKILL restart: zero loss, the removed prefix gone everywhere, the rest as before",
     );
 
@@ -334,10 +340,10 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
         host1.router.enable_neighbor(host2.address())?;
         cluster.wait_converged(&lab)?;
         eprintln!(
-            "    administrative shutdown: routes withdrawn on both sides {:.2} s after the command (restart time {RESTART_TIME} s)",
+            "    {kind}: administrative shutdown: routes withdrawn on both sides {:.2} s after the command (restart time {RESTART_TIME} s)",
             withdrawn.as_secs_f64()
         );
-        phase(started, "administrative shutdown withdrew at once");
+        phase(started, kind, "administrative shutdown withdrew at once");
     }
     Ok(())
 }

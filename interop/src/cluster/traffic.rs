@@ -76,7 +76,7 @@ impl std::fmt::Display for PingTally {
 fn count_before(text: &str, key: &str) -> Option<u64> {
     let end = text.find(key)?;
     text.get(..end)?
-        .split(|c: char| c == ' ' || c == ',' || c == '+')
+        .split([' ', ',', '+'])
         .rfind(|word| !word.is_empty())?
         .parse()
         .ok()
