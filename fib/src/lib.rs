@@ -13,7 +13,8 @@
 //! - [`route`]: the normalised [`Route`] model and [`FibChange`].
 //! - [`fib`]: the [`Fib`] contract every implementation keeps.
 //! - [`memory`]: [`MemoryFib`], a `BTreeMap` with a journal and faults.
-//! - [`netlink`]: [`NetlinkFib`] (batched rtnetlink) and [`RouteMonitor`].
+//! - [`netlink`]: [`NetlinkFib`] (batched rtnetlink, optionally through
+//!   kernel nexthop objects) and [`RouteMonitor`].
 //! - [`kernel_route`], [`resolve`]: kernel routes of any protocol, and
 //!   next-hop resolution over a snapshot of them.
 //! - [`mod@reconcile`]: from the routes we own to the routes we want.
@@ -36,8 +37,8 @@ pub use fib::{Fib, FibFuture};
 pub use kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 pub use memory::{Effect, JournalEntry, JournalOperation, MemoryFib};
 pub use netlink::{
-    InterfaceAddress, NetlinkFib, NetlinkFibConfig, Notification, RouteEvent, RouteEventKind,
-    RouteMonitor,
+    GatewayRemoval, InterfaceAddress, NetlinkFib, NetlinkFibConfig, NexthopObjects, Notification,
+    RouteEvent, RouteEventKind, RouteMonitor,
 };
 pub use reconcile::reconcile;
 pub use resolve::{Resolution, resolve_next_hop};

@@ -62,7 +62,7 @@ fn interface_indexes(transport: &mut Transport) -> Result<BTreeMap<String, u32>,
 }
 
 /// The interface index each next hop asks for, resolving names.
-fn resolve_interfaces(
+pub(crate) fn resolve_interfaces(
     route: &Route,
     names: &mut Option<Result<BTreeMap<String, u32>, String>>,
     transport: &mut Transport,
@@ -94,33 +94,62 @@ pub(crate) fn apply_blocking(
     changes: Vec<FibChange>,
 ) -> Vec<Result<(), FibError>> {
     let stamp = config.stamp();
+    let mut names = None;
+    let mut bodies = Vec::with_capacity(changes.len());
+    for change in &changes {
+        bodies.push(match change {
+            FibChange::Replace(route) => Some(
+                resolve_interfaces(route, &mut names, transport)
+                    .map(|interfaces| {
+                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp))
+                    })
+                    .map_err(|reason| {
+                        FibError::new(
+                            Operation::Replace,
+                            route.prefix(),
+                            FibErrorKind::Invalid(reason),
+                        )
+                    }),
+            ),
+            FibChange::Remove(_) => None,
+        });
+    }
+    apply_prepared(transport, config, &changes, bodies)
+}
+
+/// The two passes over already-encoded route bodies: `bodies[i]` is the
+/// `RTM_NEWROUTE` for a `Replace` at `changes[i]` (or why it could not be
+/// built), `None` for a `Remove`.
+pub(crate) fn apply_prepared(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    changes: &[FibChange],
+    bodies: Vec<Option<Result<RouteNetlinkMessage, FibError>>>,
+) -> Vec<Result<(), FibError>> {
+    let stamp = config.stamp();
     let mut results: Vec<Result<(), FibError>> = Vec::with_capacity(changes.len());
     // Pass 1 requests, with the index of the change each belongs to.
     let mut requests: Vec<Request> = Vec::with_capacity(changes.len());
     let mut owners: Vec<usize> = Vec::with_capacity(changes.len());
     // Prepared NEWROUTE bodies, kept for a possible pass 2.
     let mut prepared: BTreeMap<usize, RouteNetlinkMessage> = BTreeMap::new();
-    let mut names = None;
-    for (index, change) in changes.iter().enumerate() {
-        match change {
-            FibChange::Replace(route) => match resolve_interfaces(route, &mut names, transport) {
-                Ok(interfaces) => {
-                    let body =
-                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp));
-                    requests.push((body.clone(), NLM_F_CREATE | NLM_F_EXCL));
-                    prepared.insert(index, body);
-                    owners.push(index);
-                    results.push(Ok(()));
-                }
-                Err(reason) => {
-                    results.push(Err(FibError::new(
-                        Operation::Replace,
-                        route.prefix(),
-                        FibErrorKind::Invalid(reason),
-                    )));
-                }
-            },
-            FibChange::Remove(_) => {
+    for (index, (change, body)) in changes.iter().zip(bodies).enumerate() {
+        match (change, body) {
+            (FibChange::Replace(_), Some(Ok(body))) => {
+                requests.push((body.clone(), NLM_F_CREATE | NLM_F_EXCL));
+                prepared.insert(index, body);
+                owners.push(index);
+                results.push(Ok(()));
+            }
+            (FibChange::Replace(_), Some(Err(error))) => results.push(Err(error)),
+            (FibChange::Replace(route), None) => {
+                results.push(Err(FibError::new(
+                    Operation::Replace,
+                    route.prefix(),
+                    FibErrorKind::Invalid("no route message prepared".into()),
+                )));
+            }
+            (FibChange::Remove(_), _) => {
                 requests.push((
                     RouteNetlinkMessage::DelRoute(encode::delete_route(change.prefix(), stamp)),
                     0,

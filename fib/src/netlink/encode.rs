@@ -105,6 +105,48 @@ pub fn new_route(route: &Route, interfaces: &[Option<u32>], stamp: Stamp) -> Rou
     message
 }
 
+/// `RTM_NEWROUTE` body for a unicast route to `prefix` that forwards
+/// through kernel nexthop object `nexthop_id` (`RTA_NH_ID`, Linux 5.3+)
+/// instead of carrying its own gateways: replacing the object re-points
+/// every route that uses it at once.
+pub fn new_route_with_object(
+    prefix: ipnetwork::IpNetwork,
+    nexthop_id: u32,
+    stamp: Stamp,
+) -> RouteMessage {
+    let mut message = RouteMessage::default();
+    message.header = RouteHeader {
+        address_family: family_of(prefix.network()),
+        destination_prefix_length: prefix.prefix(),
+        table: header_table(stamp.table),
+        protocol: RouteProtocol::from(stamp.protocol),
+        scope: RouteScope::Universe,
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    message.attributes = vec![
+        RouteAttribute::Destination(RouteAddress::from(prefix.network())),
+        RouteAttribute::Table(stamp.table),
+        RouteAttribute::Priority(stamp.metric),
+        RouteAttribute::NhId(nexthop_id),
+    ];
+    message
+}
+
+/// `RTM_GETROUTE` (no dump) asking the kernel how it reaches `address`:
+/// the reply's `RTA_OIF` is the interface a nexthop object for that
+/// gateway needs; an `RTA_GATEWAY` in it means the address is not on-link.
+pub fn lookup_request(address: IpAddr) -> RouteMessage {
+    let mut message = RouteMessage::default();
+    message.header = RouteHeader {
+        address_family: family_of(address),
+        destination_prefix_length: if address.is_ipv4() { 32 } else { 128 },
+        ..RouteHeader::default()
+    };
+    message.attributes = vec![RouteAttribute::Destination(RouteAddress::from(address))];
+    message
+}
+
 /// `RTM_DELROUTE` body removing our route for `prefix` (and only ours:
 /// the protocol is part of the match). Scope `RT_SCOPE_NOWHERE` and type
 /// unspecified mean "any", as `ip route del` sends them.

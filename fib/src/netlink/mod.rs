@@ -18,14 +18,23 @@
 //! existing routes change. The kernel offers no conditional replace, so a
 //! foreign route installed in the microseconds between the dump and our
 //! replace could still be overwritten; the route monitor reports it.
+//!
+//! With [`NetlinkFib::with_nexthop_objects`], routes refer to kernel
+//! nexthop objects instead of carrying gateways ([`nexthop`]), so a
+//! gateway's failure ([`NetlinkFib::remove_gateway`]) is one group
+//! replacement instead of one route replacement per prefix.
 
 pub mod addresses;
 mod apply;
 pub mod decode;
 pub mod encode;
 pub mod monitor;
+pub mod nexthop;
+pub mod nexthop_message;
+pub mod nexthop_registry;
 pub mod transport;
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use ipnetwork::IpNetwork;
@@ -36,10 +45,12 @@ use crate::kernel_route::KernelRoute;
 use crate::route::{FibChange, Route};
 use apply::{apply_blocking, dump_routes};
 use encode::Stamp;
+use nexthop::{ObjectState, apply_with_objects, list_owned_resolving_objects};
 use transport::Transport;
 
 pub use addresses::InterfaceAddress;
 pub use monitor::{Notification, RouteEvent, RouteEventKind, RouteMonitor};
+pub use nexthop::{GatewayRemoval, NexthopObjects};
 
 /// Where and how podroute's routes live in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +95,9 @@ impl NetlinkFibConfig {
 pub struct NetlinkFib {
     config: NetlinkFibConfig,
     transport: Arc<Mutex<Transport>>,
+    /// Nexthop-object mode ([`nexthop`]): the id range and the registry of
+    /// our objects. Locked only while `transport` is held.
+    objects: Option<(NexthopObjects, Arc<Mutex<ObjectState>>)>,
 }
 
 pub(crate) fn transport_error(
@@ -104,7 +118,62 @@ impl NetlinkFib {
         Ok(NetlinkFib {
             config,
             transport: Arc::new(Mutex::new(Transport::open()?)),
+            objects: None,
         })
+    }
+
+    /// Like [`NetlinkFib::new`], with routes forwarding through kernel
+    /// nexthop objects (Linux 5.3+; see [`nexthop`]): one object per gateway
+    /// and one group per ECMP set, stamped with our protocol, with ids in
+    /// `range`. Off by default; [`NetlinkFibConfig`] keeps its fields so
+    /// callers that build it field by field are unaffected.
+    pub fn with_nexthop_objects(
+        config: NetlinkFibConfig,
+        range: NexthopObjects,
+    ) -> std::io::Result<NetlinkFib> {
+        let mut fib = NetlinkFib::new(config)?;
+        fib.objects = Some((
+            range,
+            Arc::new(Mutex::new(ObjectState::new(config.protocol, range))),
+        ));
+        Ok(fib)
+    }
+
+    /// The nexthop object id range, when object mode is on.
+    pub fn nexthop_objects(&self) -> Option<NexthopObjects> {
+        self.objects.as_ref().map(|(range, _)| *range)
+    }
+
+    /// A node failed: every route of ours through `gateway` loses that next
+    /// hop, and a route whose only next hop it was is removed.
+    ///
+    /// With nexthop objects this replaces each group object containing the
+    /// gateway once (typically one group however many routes use it) and
+    /// deletes the gateway's object; without, it lists our routes and
+    /// replaces each affected route in one batch. The daemon may instead
+    /// wait for BGP to withdraw the paths; this is the fast path for a
+    /// failure detected below BGP (BFD, link down), and BGP's later updates
+    /// then find the routes already right.
+    pub async fn remove_gateway(&self, gateway: IpAddr) -> Result<GatewayRemoval, FibError> {
+        let transport = Arc::clone(&self.transport);
+        let config = self.config;
+        let objects = self.objects.as_ref().map(|(_, state)| Arc::clone(state));
+        run_blocking(Operation::Replace, None, move || {
+            let mut transport = lock(&transport);
+            match objects {
+                Some(state) => {
+                    let mut state = lock(&state);
+                    nexthop::remove_gateway_with_objects(
+                        &mut transport,
+                        config,
+                        &mut state,
+                        gateway,
+                    )
+                }
+                None => remove_gateway_per_route(&mut transport, config, gateway),
+            }
+        })
+        .await
     }
 
     /// The table, protocol and metric this FIB stamps on its routes.
@@ -150,9 +219,15 @@ impl NetlinkFib {
         let transport = Arc::clone(&self.transport);
         let config = self.config;
         let count = changes.len();
+        let objects = self.objects.as_ref().map(|(_, state)| Arc::clone(state));
         let outcome = tokio::task::spawn_blocking(move || {
             let mut transport = lock(&transport);
-            apply_blocking(&mut transport, config, changes)
+            match objects {
+                Some(state) => {
+                    apply_with_objects(&mut transport, config, &mut lock(&state), changes)
+                }
+                None => apply_blocking(&mut transport, config, changes),
+            }
         })
         .await;
         match outcome {
@@ -164,11 +239,51 @@ impl NetlinkFib {
     }
 }
 
-fn lock(transport: &Mutex<Transport>) -> std::sync::MutexGuard<'_, Transport> {
-    // The socket holds no invariant a panic could break mid-way.
-    transport
+fn lock<T>(value: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Neither the socket nor the registry holds an invariant a panic could
+    // break mid-way (a registry in doubt is rebuilt from the kernel).
+    value
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// [`NetlinkFib::remove_gateway`] without objects: one replace (or remove)
+/// per affected route, in one batch.
+fn remove_gateway_per_route(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    gateway: IpAddr,
+) -> Result<GatewayRemoval, FibError> {
+    let routes = list_owned_resolving_objects(transport, config)?;
+    let mut changes = Vec::new();
+    for route in routes {
+        if !route.next_hops().iter().any(|hop| hop.gateway == gateway) {
+            continue;
+        }
+        let remaining: Vec<_> = route
+            .next_hops()
+            .iter()
+            .filter(|hop| hop.gateway != gateway)
+            .cloned()
+            .collect();
+        changes.push(match Route::unicast(route.prefix(), remaining) {
+            Ok(shrunk) => FibChange::Replace(shrunk),
+            Err(_) => FibChange::Remove(route.prefix()),
+        });
+    }
+    let results = apply_blocking(transport, config, changes.clone());
+    let mut removal = GatewayRemoval {
+        kernel_operations: changes.len(),
+        ..GatewayRemoval::default()
+    };
+    for (change, result) in changes.iter().zip(results) {
+        result?;
+        match change {
+            FibChange::Replace(_) => removal.routes_changed += 1,
+            FibChange::Remove(prefix) => removal.routes_removed.push(*prefix),
+        }
+    }
+    Ok(removal)
 }
 
 async fn run_blocking<T: Send + 'static>(
@@ -215,14 +330,7 @@ impl Fib for NetlinkFib {
         let config = self.config;
         Box::pin(run_blocking(Operation::List, None, move || {
             let mut transport = lock(&transport);
-            let routes = dump_routes(&mut transport, Some(config.table), Some(config.protocol))?;
-            let mut owned: Vec<Route> = routes
-                .iter()
-                .filter(|route| config.owns(route))
-                .filter_map(|route| route.to_owned_route().and_then(Result::ok))
-                .collect();
-            owned.sort();
-            Ok(owned)
+            list_owned_resolving_objects(&mut transport, config)
         }))
     }
 

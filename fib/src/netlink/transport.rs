@@ -38,6 +38,79 @@ const DUMP_ATTEMPTS: usize = 5;
 /// One request: the message and its extra `NLM_F_*` flags.
 pub type Request = (RouteNetlinkMessage, u16);
 
+/// `nlmsghdr` length.
+const HEADER_BYTES: usize = 16;
+/// `NLMSG_ERROR`: an acknowledgement (errno 0) or a failure.
+const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump.
+const NLMSG_DONE: u16 = 3;
+
+/// A request the route crate cannot encode: the message type, the extra
+/// `NLM_F_*` flags and the payload after `nlmsghdr` (family header and
+/// attributes, already padded to four octets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRequest {
+    /// `nlmsg_type`, e.g. `RTM_NEWNEXTHOP`.
+    pub message_type: u16,
+    /// Extra flags besides `NLM_F_REQUEST` (and `NLM_F_ACK`, which the
+    /// transport sets itself).
+    pub flags: u16,
+    /// The message body.
+    pub payload: Vec<u8>,
+}
+
+/// One message read back, undecoded.
+struct Frame {
+    message_type: u16,
+    flags: u16,
+    sequence: u32,
+    /// The whole message, header included.
+    bytes: Vec<u8>,
+}
+
+impl Frame {
+    /// The errno of an `NLMSG_ERROR` (negative, or 0 for an ACK).
+    fn error_code(&self) -> Option<i32> {
+        let code = self.bytes.get(HEADER_BYTES..HEADER_BYTES + 4)?;
+        Some(i32::from_ne_bytes(code.try_into().ok()?))
+    }
+}
+
+/// A request of either kind, encoded on the way out.
+enum Outgoing {
+    Route(Request),
+    Raw(RawRequest),
+}
+
+impl Outgoing {
+    /// Appends the message with sequence number `sequence`.
+    fn encode_into(self, encoded: &mut Vec<u8>, sequence: u32, acknowledge: u16) {
+        let start = encoded.len();
+        match self {
+            Outgoing::Route((body, flags)) => {
+                let mut header = NetlinkHeader::default();
+                header.flags = NLM_F_REQUEST | flags | acknowledge;
+                header.sequence_number = sequence;
+                let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(body));
+                message.finalize();
+                encoded.resize(start.saturating_add(message.buffer_len()), 0);
+                if let Some(slot) = encoded.get_mut(start..) {
+                    message.serialize(slot);
+                }
+            }
+            Outgoing::Raw(raw) => {
+                let length = HEADER_BYTES.saturating_add(raw.payload.len());
+                encoded.extend_from_slice(&u32::try_from(length).unwrap_or(u32::MAX).to_ne_bytes());
+                encoded.extend_from_slice(&raw.message_type.to_ne_bytes());
+                encoded.extend_from_slice(&(NLM_F_REQUEST | raw.flags | acknowledge).to_ne_bytes());
+                encoded.extend_from_slice(&sequence.to_ne_bytes());
+                encoded.extend_from_slice(&0u32.to_ne_bytes());
+                encoded.extend_from_slice(&raw.payload);
+            }
+        }
+    }
+}
+
 /// A connected `NETLINK_ROUTE` socket (see the module documentation).
 #[derive(Debug)]
 pub struct Transport {
@@ -80,13 +153,13 @@ impl Transport {
         sequence
     }
 
-    /// Reads one datagram and returns the messages in it.
-    fn read(&mut self) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+    /// Reads one datagram and splits it into frames, undecoded.
+    fn read_frames(&mut self) -> io::Result<Vec<Frame>> {
         self.read_buffer.clear();
         self.read_buffer.reserve(READ_BUFFER_BYTES);
         let length = self.socket.recv(&mut self.read_buffer, 0)?;
         let data = self.read_buffer.get(..length).unwrap_or(&self.read_buffer);
-        let mut messages = Vec::new();
+        let mut frames = Vec::new();
         let mut offset = 0;
         while let Some(rest) = data.get(offset..).filter(|rest| !rest.is_empty()) {
             let buffer =
@@ -95,20 +168,44 @@ impl Transport {
             let bytes = rest
                 .get(..message_length)
                 .ok_or_else(|| invalid("truncated netlink message".into()))?;
-            messages.push(
-                NetlinkMessage::deserialize(bytes).map_err(|error| invalid(error.to_string()))?,
-            );
+            frames.push(Frame {
+                message_type: buffer.message_type(),
+                flags: buffer.flags(),
+                sequence: buffer.sequence_number(),
+                bytes: bytes.to_vec(),
+            });
             // Messages are padded to four octets (NLMSG_ALIGN).
             let aligned = message_length.saturating_add(3) & !3;
             offset = offset.saturating_add(aligned.max(16));
         }
-        Ok(messages)
+        Ok(frames)
+    }
+
+    /// Reads one datagram and returns the messages in it.
+    fn read(&mut self) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+        self.read_frames()?
+            .iter()
+            .map(|frame| {
+                NetlinkMessage::deserialize(&frame.bytes)
+                    .map_err(|error| invalid(error.to_string()))
+            })
+            .collect()
     }
 
     /// Sends every request and returns, per request and in order, `Ok(())`
     /// or the kernel's errno (positive). An `Err` means the socket failed and
     /// the outcome of the requests not yet answered is unknown.
     pub fn execute(&mut self, requests: Vec<Request>) -> io::Result<Vec<Result<(), i32>>> {
+        self.execute_any(requests.into_iter().map(Outgoing::Route).collect())
+    }
+
+    /// [`Transport::execute`] for messages the route crate cannot encode
+    /// (nexthop objects): each is a message type, flags and a payload.
+    pub fn execute_raw(&mut self, requests: Vec<RawRequest>) -> io::Result<Vec<Result<(), i32>>> {
+        self.execute_any(requests.into_iter().map(Outgoing::Raw).collect())
+    }
+
+    fn execute_any(&mut self, requests: Vec<Outgoing>) -> io::Result<Vec<Result<(), i32>>> {
         let mut results = Vec::with_capacity(requests.len());
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
@@ -116,38 +213,33 @@ impl Transport {
             let mut count = 0usize;
             let first_sequence = self.next_sequence;
             let mut last_sequence = first_sequence;
-            while let Some((body, flags)) = requests.next() {
-                let mut header = NetlinkHeader::default();
-                header.flags = NLM_F_REQUEST | flags;
+            while let Some(outgoing) = requests.next() {
                 last_sequence = self.sequence();
-                header.sequence_number = last_sequence;
-                let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(body));
-                message.finalize();
                 let start = encoded.len();
-                let end = start.saturating_add(message.buffer_len());
+                outgoing.encode_into(&mut encoded, last_sequence, 0);
                 count += 1;
                 let is_last = count >= self.chunk_limit
-                    || end >= MAX_CHUNK_BYTES
+                    || encoded.len() >= MAX_CHUNK_BYTES
                     || requests.peek().is_none();
                 if is_last {
-                    message.header.flags |= NLM_F_ACK;
-                }
-                encoded.resize(end, 0);
-                if let Some(slot) = encoded.get_mut(start..) {
-                    message.serialize(slot);
-                }
-                if is_last {
+                    // Only the chunk's last message asks for an ACK; its
+                    // flags sit at octets 6..8 of the header.
+                    let flags_at = start.saturating_add(6)..start.saturating_add(8);
+                    if let Some([first, second]) = encoded.get_mut(flags_at) {
+                        let value = u16::from_ne_bytes([*first, *second]) | NLM_F_ACK;
+                        [*first, *second] = value.to_ne_bytes();
+                    }
                     break;
                 }
             }
             self.socket.send(&encoded, 0)?;
             let mut chunk: Vec<Result<(), i32>> = vec![Ok(()); count];
             'acks: loop {
-                for message in self.read()? {
-                    let sequence = message.header.sequence_number;
-                    let NetlinkPayload::Error(error) = message.payload else {
+                for frame in self.read_frames()? {
+                    if frame.message_type != NLMSG_ERROR {
                         continue;
-                    };
+                    }
+                    let sequence = frame.sequence;
                     // Wrapping keeps the offset right across a u32 wrap.
                     let Some(index) = usize::try_from(sequence.wrapping_sub(first_sequence))
                         .ok()
@@ -155,8 +247,10 @@ impl Transport {
                     else {
                         continue;
                     };
-                    if let (Some(slot), Some(code)) = (chunk.get_mut(index), error.code) {
-                        *slot = Err(code.get().checked_abs().unwrap_or(i32::MAX));
+                    if let (Some(slot), Some(code)) = (chunk.get_mut(index), frame.error_code()) {
+                        if code != 0 {
+                            *slot = Err(code.checked_abs().unwrap_or(i32::MAX));
+                        }
                     }
                     if sequence == last_sequence {
                         break 'acks;
@@ -166,6 +260,56 @@ impl Transport {
             results.append(&mut chunk);
         }
         Ok(results)
+    }
+
+    /// Sends one request that the kernel answers with messages (a `GET`
+    /// without `NLM_F_DUMP`, or a dump when `dump` is set) and returns the
+    /// payloads of the answers of type `reply_type`, or the kernel's errno.
+    pub fn request_raw(
+        &mut self,
+        request: RawRequest,
+        reply_type: u16,
+    ) -> io::Result<Result<Vec<Vec<u8>>, i32>> {
+        let dump = request.flags & NLM_F_DUMP == NLM_F_DUMP;
+        for _ in 0..DUMP_ATTEMPTS {
+            let sequence = self.sequence();
+            let mut encoded = Vec::new();
+            // A plain GET is answered with one message or an error; asking
+            // for an ACK as well gives it a definite end.
+            let acknowledge = if dump { 0 } else { NLM_F_ACK };
+            Outgoing::Raw(request.clone()).encode_into(&mut encoded, sequence, acknowledge);
+            self.socket.send(&encoded, 0)?;
+            let mut replies = Vec::new();
+            let mut interrupted = false;
+            'reply: loop {
+                for frame in self.read_frames()? {
+                    if frame.sequence != sequence {
+                        continue;
+                    }
+                    interrupted |= frame.flags & NLM_F_DUMP_INTR != 0;
+                    match frame.message_type {
+                        NLMSG_DONE => break 'reply,
+                        NLMSG_ERROR => match frame.error_code() {
+                            Some(0) => break 'reply,
+                            Some(code) => {
+                                return Ok(Err(code.checked_abs().unwrap_or(i32::MAX)));
+                            }
+                            None => return Err(invalid("short netlink error message".into())),
+                        },
+                        kind if kind == reply_type => {
+                            replies.push(frame.bytes.get(HEADER_BYTES..).unwrap_or(&[]).to_vec());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !interrupted {
+                return Ok(Ok(replies));
+            }
+        }
+        Err(io::Error::other(
+            "dump kept being interrupted by concurrent changes",
+        ))
     }
 
     /// Runs a dump request and returns every route message of the reply,

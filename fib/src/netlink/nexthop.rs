@@ -1,0 +1,518 @@
+//! Nexthop-object mode of [`super::NetlinkFib`]: routes refer to kernel
+//! nexthop objects (`RTA_NH_ID`) instead of carrying their own gateways.
+//!
+//! A batch flows through [`apply_with_objects`] in four steps:
+//!
+//! 1. each unicast route's next hops get an interface (named ones from a
+//!    link dump, unnamed ones from an `RTM_GETROUTE` lookup per distinct
+//!    gateway, since the kernel requires `NHA_OIF` on a gateway object) and
+//!    become a set; the [`Registry`] maps the set to an object, naming the
+//!    objects to create (one per gateway, one group per ECMP set);
+//! 2. the new objects are created, create-exclusive, members before groups;
+//! 3. the routes go through the same two passes as without objects
+//!    ([`super::apply::apply_prepared`]), their bodies carrying `RTA_NH_ID`;
+//! 4. the registry records what the kernel accepted, and objects no route
+//!    uses any more are deleted (groups before their members).
+//!
+//! A route whose gateway cannot be looked up as on-link (no route, or only
+//! through another gateway) and a blackhole are installed as before, with
+//! no object, so the kernel reports its usual error or accepts its usual
+//! shape. [`remove_gateway_with_objects`] is the point of the mode: a
+//! gateway's failure replaces each group containing it once, so every route
+//! using the group follows in that one operation.
+//!
+//! The registry is rebuilt from a dump on first use and after any failure
+//! that leaves the kernel's state in doubt.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use netlink_packet_core::{
+    Emitable, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, Parseable,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::route::{RouteAttribute, RouteMessage};
+
+use super::apply::{apply_prepared, resolve_interfaces};
+use super::nexthop_message::{
+    NexthopBody, NexthopObject, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, decode_nexthop,
+    delete_nexthop, dump_nexthops, new_nexthop,
+};
+use super::nexthop_registry::{Member, Registry, normalize};
+use super::transport::{RawRequest, Transport};
+use super::{NetlinkFibConfig, decode, encode, transport_error};
+use crate::error::{FibError, FibErrorKind, Operation};
+use crate::kernel_route::{KernelNextHop, KernelRoute};
+use crate::route::{FibChange, Route, RouteKind};
+
+/// `RTM_GETROUTE` and its answer `RTM_NEWROUTE`.
+const RTM_GETROUTE: u16 = 26;
+const RTM_NEWROUTE: u16 = 24;
+
+/// The id range podroute's nexthop objects live in (linux nexthop ids are
+/// `u32`, unique per network namespace and shared by every program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NexthopObjects {
+    /// First id podroute may use.
+    pub first_id: u32,
+    /// Last id podroute may use (inclusive).
+    pub last_id: u32,
+}
+
+impl Default for NexthopObjects {
+    /// 2^29 + 2^20 onwards, 2^20 ids: above the low ids `ip nexthop` users
+    /// pick by hand and the ranges routing suites allocate from the bottom.
+    fn default() -> Self {
+        NexthopObjects {
+            first_id: 0x2010_0000,
+            last_id: 0x201f_ffff,
+        }
+    }
+}
+
+/// What [`super::NetlinkFib::remove_gateway`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayRemoval {
+    /// Routes that lost the gateway and still forward through the rest.
+    pub routes_changed: usize,
+    /// Routes whose every next hop was the gateway, now removed.
+    pub routes_removed: Vec<IpNetwork>,
+    /// Kernel requests sent to get there (objects replaced or deleted,
+    /// routes replaced or deleted; dumps not counted).
+    pub kernel_operations: usize,
+}
+
+/// The mutable state of object mode, kept beside the socket.
+#[derive(Debug)]
+pub(crate) struct ObjectState {
+    registry: Registry,
+    synced: bool,
+}
+
+impl ObjectState {
+    pub(crate) fn new(protocol: u8, range: NexthopObjects) -> ObjectState {
+        ObjectState {
+            registry: Registry::new(protocol, range.first_id, range.last_id),
+            synced: false,
+        }
+    }
+}
+
+fn list_error(error: impl ToString) -> FibError {
+    transport_error(Operation::List, None, error)
+}
+
+/// Every nexthop object in the namespace.
+pub(crate) fn dump_objects(transport: &mut Transport) -> Result<Vec<NexthopObject>, FibError> {
+    let request = RawRequest {
+        message_type: RTM_GETNEXTHOP,
+        flags: NLM_F_DUMP,
+        payload: dump_nexthops(),
+    };
+    match transport.request_raw(request, RTM_NEWNEXTHOP) {
+        Ok(Ok(payloads)) => Ok(payloads
+            .iter()
+            .filter_map(|payload| decode_nexthop(payload))
+            .collect()),
+        // No nexthop support at all (kernel < 5.3): no objects exist.
+        Ok(Err(errno)) if errno == 95 || errno == 22 => Ok(Vec::new()),
+        Ok(Err(errno)) => Err(FibError {
+            operation: Operation::List,
+            prefix: None,
+            kind: crate::error::kernel_kind(errno),
+        }),
+        Err(error) => Err(list_error(error)),
+    }
+}
+
+/// Our routes as kernel routes with the `RTA_NH_ID` each carries, the
+/// next hops of object routes filled in from `objects` when given.
+fn dump_owned(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+) -> Result<Vec<(KernelRoute, Option<u32>)>, FibError> {
+    let mut routes = Vec::new();
+    for ipv6 in [false, true] {
+        let request = RouteNetlinkMessage::GetRoute(encode::dump_request(
+            ipv6,
+            Some(config.table),
+            Some(config.protocol),
+        ));
+        let replies = transport.dump(request).map_err(list_error)?;
+        for reply in &replies {
+            let RouteNetlinkMessage::NewRoute(message) = reply else {
+                continue;
+            };
+            let Some(route) = decode::kernel_route(message).filter(|route| config.owns(route))
+            else {
+                continue;
+            };
+            let object = message
+                .attributes
+                .iter()
+                .find_map(|attribute| match attribute {
+                    RouteAttribute::NhId(id) => Some(*id),
+                    _ => None,
+                });
+            routes.push((route, object));
+        }
+    }
+    Ok(routes)
+}
+
+/// The next hops object `id` forwards through, resolving a group through
+/// its members.
+fn object_next_hops(id: u32, objects: &BTreeMap<u32, NexthopObject>) -> Vec<KernelNextHop> {
+    let single = |id: u32, weight: u16| match objects.get(&id).map(|object| &object.body) {
+        Some(NexthopBody::Gateway { gateway, interface }) => Some(KernelNextHop {
+            gateway: Some(*gateway),
+            interface: Some(*interface),
+            weight,
+        }),
+        _ => None,
+    };
+    let mut hops: Vec<KernelNextHop> = match objects.get(&id).map(|object| &object.body) {
+        Some(NexthopBody::Group(members)) => members
+            .iter()
+            .filter_map(|member| single(member.id, member.weight))
+            .collect(),
+        _ => single(id, 1).into_iter().collect(),
+    };
+    if let [only] = hops.as_mut_slice() {
+        only.weight = 1;
+    }
+    hops.sort();
+    hops
+}
+
+/// `list_owned` in either mode: routes that use objects are resolved
+/// through one nexthop dump (taken only when some route uses an object),
+/// so the answer is right whether or not `nexthop_compat_mode` also
+/// expands them.
+pub(crate) fn list_owned_resolving_objects(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+) -> Result<Vec<Route>, FibError> {
+    let routes = dump_owned(transport, config)?;
+    let objects: BTreeMap<u32, NexthopObject> = if routes.iter().any(|(_, id)| id.is_some()) {
+        dump_objects(transport)?
+            .into_iter()
+            .map(|object| (object.id, object))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut owned: Vec<Route> = routes
+        .into_iter()
+        .filter_map(|(mut route, object)| {
+            if let Some(id) = object {
+                route.next_hops = object_next_hops(id, &objects);
+            }
+            route.to_owned_route().and_then(Result::ok)
+        })
+        .collect();
+    owned.sort();
+    Ok(owned)
+}
+
+/// Rebuilds the registry from the kernel when it is not known to match.
+fn ensure_synced(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    state: &mut ObjectState,
+) -> Result<(), FibError> {
+    if state.synced {
+        return Ok(());
+    }
+    let objects = dump_objects(transport)?;
+    let routes: Vec<(IpNetwork, u32)> = dump_owned(transport, config)?
+        .into_iter()
+        .filter_map(|(route, id)| Some((route.prefix, id?)))
+        .collect();
+    state.registry.rebuild(&objects, &routes);
+    state.synced = true;
+    Ok(())
+}
+
+/// The interface through which `gateway` is on-link, or `None` when the
+/// kernel reaches it only through another gateway or not at all.
+fn on_link_interface(transport: &mut Transport, gateway: IpAddr) -> Option<u32> {
+    let message = encode::lookup_request(gateway);
+    let mut payload = vec![0; message.buffer_len()];
+    message.emit(&mut payload);
+    let request = RawRequest {
+        message_type: RTM_GETROUTE,
+        flags: 0,
+        payload,
+    };
+    let replies = transport.request_raw(request, RTM_NEWROUTE).ok()?.ok()?;
+    let reply = RouteMessage::parse(replies.first()?.as_slice()).ok()?;
+    let mut interface = None;
+    for attribute in &reply.attributes {
+        match attribute {
+            RouteAttribute::Gateway(_) | RouteAttribute::Via(_) => return None,
+            RouteAttribute::Oif(index) => interface = Some(*index),
+            _ => {}
+        }
+    }
+    interface
+}
+
+/// The next-hop set of `route` with every interface resolved, or `None`
+/// when some gateway cannot be expressed as an object.
+fn member_set(
+    route: &Route,
+    names: &mut Option<Result<BTreeMap<String, u32>, String>>,
+    lookups: &mut BTreeMap<IpAddr, Option<u32>>,
+    transport: &mut Transport,
+) -> Result<Option<Vec<Member>>, String> {
+    let interfaces = resolve_interfaces(route, names, transport)?;
+    let mut set = Vec::with_capacity(interfaces.len());
+    for (hop, interface) in route.next_hops().iter().zip(interfaces) {
+        let interface = match interface {
+            Some(index) => index,
+            None => {
+                let found = match lookups.get(&hop.gateway) {
+                    Some(found) => *found,
+                    None => {
+                        let found = on_link_interface(transport, hop.gateway);
+                        lookups.insert(hop.gateway, found);
+                        found
+                    }
+                };
+                let Some(index) = found else {
+                    return Ok(None);
+                };
+                index
+            }
+        };
+        set.push(Member {
+            gateway: hop.gateway,
+            interface,
+            weight: hop.weight,
+        });
+    }
+    Ok(Some(normalize(set)))
+}
+
+/// Deletes the objects the registry no longer needs; returns requests sent.
+fn delete_unused(transport: &mut Transport, state: &mut ObjectState) -> usize {
+    let unused = state.registry.collect_garbage();
+    let requests: Vec<RawRequest> = unused
+        .iter()
+        .map(|id| RawRequest {
+            message_type: RTM_DELNEXTHOP,
+            flags: 0,
+            payload: delete_nexthop(*id),
+        })
+        .collect();
+    let count = requests.len();
+    match transport.execute_raw(requests) {
+        // ENOENT: already gone, which is what we wanted.
+        Ok(answers)
+            if answers
+                .iter()
+                .all(|answer| matches!(answer, Ok(()) | Err(2))) => {}
+        _ => state.synced = false,
+    }
+    count
+}
+
+/// The four steps of the module documentation.
+pub(crate) fn apply_with_objects(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    state: &mut ObjectState,
+    changes: Vec<FibChange>,
+) -> Vec<Result<(), FibError>> {
+    if let Err(error) = ensure_synced(transport, config, state) {
+        return changes
+            .iter()
+            .map(|change| {
+                Err(FibError {
+                    prefix: Some(change.prefix()),
+                    operation: match change {
+                        FibChange::Replace(_) => Operation::Replace,
+                        FibChange::Remove(_) => Operation::Remove,
+                    },
+                    kind: error.kind.clone(),
+                })
+            })
+            .collect();
+    }
+    let stamp = config.stamp();
+    let mut names = None;
+    let mut lookups = BTreeMap::new();
+    let mut objects_of: Vec<Option<u32>> = Vec::with_capacity(changes.len());
+    let mut bodies = Vec::with_capacity(changes.len());
+    let mut creates: Vec<NexthopObject> = Vec::new();
+    for change in &changes {
+        let FibChange::Replace(route) = change else {
+            objects_of.push(None);
+            bodies.push(None);
+            continue;
+        };
+        let plain = |interfaces: &[Option<u32>]| {
+            RouteNetlinkMessage::NewRoute(encode::new_route(route, interfaces, stamp))
+        };
+        let invalid = |reason: String| {
+            FibError::new(
+                Operation::Replace,
+                route.prefix(),
+                FibErrorKind::Invalid(reason),
+            )
+        };
+        if route.kind() != RouteKind::Unicast {
+            objects_of.push(None);
+            bodies.push(Some(Ok(plain(&[]))));
+            continue;
+        }
+        match member_set(route, &mut names, &mut lookups, transport) {
+            Err(reason) => {
+                objects_of.push(None);
+                bodies.push(Some(Err(invalid(reason))));
+            }
+            Ok(Some(set)) => match state.registry.object_for(route.prefix(), &set) {
+                Some((id, mut created)) => {
+                    creates.append(&mut created);
+                    objects_of.push(Some(id));
+                    bodies.push(Some(Ok(RouteNetlinkMessage::NewRoute(
+                        encode::new_route_with_object(route.prefix(), id, stamp),
+                    ))));
+                }
+                None => {
+                    objects_of.push(None);
+                    bodies.push(Some(Err(invalid("nexthop object ids exhausted".into()))));
+                }
+            },
+            Ok(None) => {
+                // Not on-link: let the kernel judge the plain route.
+                let interfaces = resolve_interfaces(route, &mut names, transport);
+                objects_of.push(None);
+                bodies.push(Some(interfaces.map(|list| plain(&list)).map_err(invalid)));
+            }
+        }
+    }
+    let failed = create_objects(transport, state, creates);
+    for ((change, body), object) in changes.iter().zip(bodies.iter_mut()).zip(&objects_of) {
+        if let Some(errno) = object.and_then(|id| failed.get(&id)) {
+            *body = Some(Err(FibError::kernel(
+                Operation::Replace,
+                change.prefix(),
+                *errno,
+            )));
+        }
+    }
+    let results = apply_prepared(transport, config, &changes, bodies);
+    for ((change, result), object) in changes.iter().zip(&results).zip(&objects_of) {
+        match (change, result) {
+            (FibChange::Replace(_), Ok(())) => {
+                state.registry.route_installed(change.prefix(), *object);
+            }
+            (FibChange::Remove(_), Ok(())) => {
+                state.registry.route_installed(change.prefix(), None);
+            }
+            (_, Err(error)) if !error.is_conflict() => state.synced = false,
+            _ => {}
+        }
+    }
+    delete_unused(transport, state);
+    results
+}
+
+/// Creates `objects` in order; returns the errno of each one refused (and
+/// of each group whose member was refused).
+fn create_objects(
+    transport: &mut Transport,
+    state: &mut ObjectState,
+    objects: Vec<NexthopObject>,
+) -> BTreeMap<u32, i32> {
+    let ids: Vec<u32> = objects.iter().map(|object| object.id).collect();
+    let requests = objects
+        .iter()
+        .map(|object| RawRequest {
+            message_type: RTM_NEWNEXTHOP,
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+            payload: new_nexthop(object),
+        })
+        .collect();
+    let answers = match transport.execute_raw(requests) {
+        Ok(answers) => answers,
+        Err(_) => vec![Err(5); ids.len()],
+    };
+    let mut failed = BTreeMap::new();
+    for (id, answer) in ids.iter().zip(answers) {
+        if let Err(errno) = answer {
+            failed.insert(*id, errno);
+        }
+    }
+    if !failed.is_empty() {
+        for id in failed.keys() {
+            state.registry.forget(*id);
+        }
+        state.synced = false;
+    }
+    failed
+}
+
+/// A gateway's failure with objects (see [`Registry::remove_gateway`]):
+/// replace each group containing it, remove the routes it leaves with no
+/// next hop, then delete the objects nothing uses any more.
+pub(crate) fn remove_gateway_with_objects(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    state: &mut ObjectState,
+    gateway: IpAddr,
+) -> Result<GatewayRemoval, FibError> {
+    ensure_synced(transport, config, state)?;
+    let plan = state.registry.remove_gateway(gateway);
+    let replaced: BTreeSet<u32> = plan.replacements.iter().map(|object| object.id).collect();
+    let routes_changed = state.registry.routes_using(&replaced);
+    let requests: Vec<RawRequest> = plan
+        .replacements
+        .iter()
+        .map(|object| RawRequest {
+            message_type: RTM_NEWNEXTHOP,
+            flags: NLM_F_CREATE | NLM_F_REPLACE,
+            payload: new_nexthop(object),
+        })
+        .collect();
+    let mut operations = requests.len();
+    let answers = transport.execute_raw(requests);
+    if let Some(errno) = answers
+        .as_ref()
+        .ok()
+        .and_then(|answers| answers.iter().find_map(|answer| answer.err()))
+    {
+        state.synced = false;
+        return Err(FibError {
+            operation: Operation::Replace,
+            prefix: None,
+            kind: crate::error::kernel_kind(errno),
+        });
+    }
+    if let Err(error) = answers {
+        state.synced = false;
+        return Err(transport_error(Operation::Replace, None, error));
+    }
+    let removals: Vec<FibChange> = plan
+        .orphaned_routes
+        .iter()
+        .map(|prefix| FibChange::Remove(*prefix))
+        .collect();
+    operations = operations.saturating_add(removals.len());
+    let results = apply_prepared(transport, config, &removals, vec![None; removals.len()]);
+    let mut routes_removed = Vec::with_capacity(removals.len());
+    for (prefix, result) in plan.orphaned_routes.iter().zip(results) {
+        result?;
+        state.registry.route_installed(*prefix, None);
+        routes_removed.push(*prefix);
+    }
+    operations = operations.saturating_add(delete_unused(transport, state));
+    Ok(GatewayRemoval {
+        routes_changed,
+        routes_removed,
+        kernel_operations: operations,
+    })
+}
