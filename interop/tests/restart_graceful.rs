@@ -23,7 +23,9 @@
 //!    disappears everywhere and every other route is as before;
 //! 3. (FRR test) host1 shuts the session with host2 down: it goes out as
 //!    Cease / Hard Reset (RFC 8538), and both drop each other's routes at
-//!    once, nothing kept stale.
+//!    once, nothing kept stale;
+//! 4. host3 shuts its session with the top of rack down: FRR or BIRD drops
+//!    host3's routes at once and keeps the others.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -345,6 +347,46 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
         );
         phase(started, kind, "administrative shutdown withdrew at once");
     }
+
+    // 4. host3 shuts its session with the top of rack down: FRR or BIRD
+    //    drops host3's routes at once, not after a restart time.
+    let host3 = cluster.host("host3")?;
+    let tor_address = IpAddr::V4(tor.node.ipv4);
+    let notification = host3.graceful_restart_view(tor_address)?.notification;
+    let shut = Instant::now();
+    host3.router.shutdown_neighbor(tor_address, "maintenance")?;
+    lab.wait_until_within(
+        "the top of rack dropped host3's routes",
+        Duration::from_secs(u64::from(RESTART_TIME) / 4),
+        || {
+            matches!(tor_routes(&tor), Ok(routes)
+                if routes.iter().all(|route| route.prefix != host3.pod_cidr()))
+        },
+    )?;
+    let withdrawn = shut.elapsed();
+    let view = host3.graceful_restart_view(tor_address)?;
+    eprintln!(
+        "    {kind}: host3 shut its top-of-rack session down (N bit negotiated: {notification}; {:?}): \
+         the top of rack dropped host3's routes {:.2} s after the command",
+        view.last_error,
+        withdrawn.as_secs_f64()
+    );
+    // host1's and host2's routes stay on the top of rack.
+    let routes = tor_routes(&tor)?;
+    for name in ["host1", "host2"] {
+        let host = cluster.host(name)?;
+        assert!(
+            routes
+                .iter()
+                .any(|route| route.prefix == host.pod_cidr() && route.gateways == [host.address()]),
+            "{routes:?}"
+        );
+    }
+    phase(
+        started,
+        kind,
+        "top of rack withdrew at once after a shutdown",
+    );
     Ok(())
 }
 

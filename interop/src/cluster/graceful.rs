@@ -25,6 +25,9 @@ pub struct GracefulView {
     pub stale_routes: u64,
     /// The peer sent the capability on the current session.
     pub peer_capable: bool,
+    /// Both sides set the N bit (RFC 8538): graceful restart also after a
+    /// NOTIFICATION, and a Hard Reset for what must not be one.
+    pub notification: bool,
     /// The peer's Restart State bit (it has just restarted).
     pub peer_restarting: bool,
     /// Families for which the peer set the Forwarding State bit.
@@ -56,6 +59,11 @@ fn graceful_view(neighbor: &Value) -> Option<GracefulView> {
         state: neighbor.get("state")?.as_str()?.to_string(),
         stale_routes: neighbor.get("stale_routes")?.as_u64()?,
         peer_capable: peer.is_some(),
+        notification: neighbor
+            .get("graceful_restart")
+            .and_then(|restart| restart.get("notification"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         peer_restarting: peer
             .and_then(|peer| peer.get("restart_state"))
             .and_then(Value::as_bool)
@@ -144,7 +152,7 @@ mod tests {
         .unwrap();
         let view = graceful_view(&neighbor).unwrap();
         assert_eq!(view.stale_routes, 3);
-        assert!(view.peer_capable && view.peer_restarting);
+        assert!(view.peer_capable && view.peer_restarting && view.notification);
         assert_eq!(view.peer_forwarding, vec!["ipv4-unicast".to_string()]);
         assert_eq!(view.flaps, 1);
         let before_open: Value = serde_json::from_str(
@@ -152,7 +160,7 @@ mod tests {
         )
         .unwrap();
         let view = graceful_view(&before_open).unwrap();
-        assert!(!view.peer_capable && view.peer_forwarding.is_empty());
+        assert!(!view.peer_capable && !view.notification && view.peer_forwarding.is_empty());
         assert!(graceful_view(&serde_json::json!({"address": "x"})).is_none());
     }
 }
