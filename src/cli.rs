@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Output {
     /// Print the API's JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -116,12 +116,25 @@ pub enum NeighborAction {
     },
     /// Start a shut-down neighbor again.
     Enable,
-    /// Tear the session down (Cease / Administrative Reset) and start again.
+    /// Tear the session down (Cease / Administrative Reset) and start again;
+    /// with --soft, keep the session and only ask for (in) or re-send (out)
+    /// the routes.
     Reset {
         /// A message for the peer's operator (RFC 9003).
         #[arg(long, short)]
         message: Option<String>,
+        /// A soft reset of one direction: `in` or `out`.
+        #[arg(long, value_parser = ["in", "out"])]
+        soft: Option<String>,
     },
+    /// The routes the neighbor sent us (its Adj-RIB-In), after import policy.
+    Received {
+        /// Before import policy (kept with soft_reconfiguration_inbound).
+        #[arg(long)]
+        before_policy: bool,
+    },
+    /// The routes we send the neighbor (its Adj-RIB-Out).
+    Advertised,
 }
 
 /// Options of `podroute decode`.

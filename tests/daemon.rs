@@ -436,6 +436,38 @@ fn originated_prefixes_reach_the_other_node_and_routes_explain_the_choice() {
         "{table}"
     );
 
+    // The neighbor's own tables, and soft resets that keep the session.
+    let received = |daemon: &Daemon, table: &str| -> Value {
+        let (stdout, stderr, ok) = cli(daemon, &["neighbor", "127.0.0.52", table, "--json"]);
+        assert!(ok, "{table}: {stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    assert_eq!(received(&first, "received")[0]["prefix"], "198.19.2.0/24");
+    assert_eq!(received(&first, "advertised")[0]["prefix"], "198.19.1.0/24");
+    for direction in ["in", "out"] {
+        let (stdout, stderr, ok) = cli(
+            &first,
+            &["neighbor", "127.0.0.52", "reset", "--soft", direction],
+        );
+        assert!(ok, "soft {direction}: {stderr}");
+        assert!(
+            stdout.contains(&format!("soft reset {direction}")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(
+        neighbor(&first, "127.0.0.52")["flaps"],
+        0,
+        "soft resets keep the session"
+    );
+    wait(&first, "B's prefix still held", |daemon| {
+        routes(daemon)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|prefix| prefix["prefix"] == "198.19.2.0/24")
+    });
+
     let (_, stderr, ok) = cli(&first, &["fib"]);
     assert!(!ok, "the FIB is off in this test");
     assert!(stderr.contains("[fib] enabled = false"), "{stderr}");

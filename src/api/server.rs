@@ -7,7 +7,9 @@
 //! | GET | `/neighbors/{address}` | one neighbor, 404 if unknown |
 //! | POST | `/neighbors/{address}/shutdown` | `{"message": "..."}` optional |
 //! | POST | `/neighbors/{address}/enable` | start a shut-down neighbor |
-//! | POST | `/neighbors/{address}/reset` | Cease / Administrative Reset, `{"message"}` optional |
+//! | POST | `/neighbors/{address}/reset` | Cease / Administrative Reset, `{"message"}` optional; `{"soft": "in"|"out"}` resets no session |
+//! | GET | `/neighbors/{address}/received?before_policy=true` | the neighbor's Adj-RIB-In |
+//! | GET | `/neighbors/{address}/advertised` | the neighbor's Adj-RIB-Out |
 //! | GET | `/routes?prefix=P&family=ipv4|ipv6&explain=true` | Loc-RIB paths per prefix |
 //! | GET | `/fib` | routes podroute has in the kernel, failures, conflicts |
 //! | POST | `/reload` | re-read the config file: `{"changes": [...]}`, or 422 with `{"errors": [...]}` |
@@ -42,6 +44,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/neighbors/{address}/shutdown", post(shutdown))
         .route("/neighbors/{address}/enable", post(enable))
         .route("/neighbors/{address}/reset", post(reset))
+        .route("/neighbors/{address}/received", get(received))
+        .route("/neighbors/{address}/advertised", get(advertised))
         .route("/routes", get(routes))
         .route("/fib", get(fib))
         .route("/reload", post(reload))
@@ -139,6 +143,8 @@ async fn neighbor(State(daemon): State<Arc<Daemon>>, Path(address): Path<String>
 pub struct Communication {
     /// Shutdown communication for the peer's operator (RFC 9003).
     pub message: Option<String>,
+    /// With reset: `"in"` or `"out"` for a soft reset, which keeps the session.
+    pub soft: Option<String>,
 }
 
 fn found(
@@ -170,7 +176,68 @@ async fn reset(
     Path(address): Path<String>,
     body: Option<Json<Communication>>,
 ) -> Response {
-    neighbor_action(daemon, &address, body, NeighborVerb::Reset).await
+    let soft = body.as_ref().and_then(|Json(body)| body.soft.clone());
+    let Some(soft) = soft else {
+        return neighbor_action(daemon, &address, body, NeighborVerb::Reset).await;
+    };
+    let parsed = match parse_address(&address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    let direction = match soft.as_str() {
+        "in" => bgp::speaker::SoftDirection::In,
+        "out" => bgp::speaker::SoftDirection::Out,
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("soft must be \"in\" or \"out\", not {other:?}"),
+            );
+        }
+    };
+    match daemon.speaker.soft_reset(parsed, direction).await {
+        Ok(Ok(done)) => {
+            Json(json!({ "neighbor": parsed, "result": format!("soft reset {soft}: {done}") }))
+                .into_response()
+        }
+        Ok(Err(why)) => error(StatusCode::CONFLICT, why),
+        Err(_) => stopped(),
+    }
+}
+
+/// The query of `GET /neighbors/{address}/received`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReceivedQuery {
+    /// Before import policy (needs `soft_reconfiguration_inbound`).
+    pub before_policy: Option<bool>,
+}
+
+async fn received(
+    State(daemon): State<Arc<Daemon>>,
+    Path(address): Path<String>,
+    Query(query): Query<ReceivedQuery>,
+) -> Response {
+    let table = if query.before_policy.unwrap_or(false) {
+        bgp::speaker::AdjRibTable::ReceivedBeforePolicy
+    } else {
+        bgp::speaker::AdjRibTable::Received
+    };
+    adj_rib(daemon, &address, table).await
+}
+
+async fn advertised(State(daemon): State<Arc<Daemon>>, Path(address): Path<String>) -> Response {
+    adj_rib(daemon, &address, bgp::speaker::AdjRibTable::Advertised).await
+}
+
+async fn adj_rib(daemon: Arc<Daemon>, address: &str, table: bgp::speaker::AdjRibTable) -> Response {
+    let address = match parse_address(address) {
+        Ok(address) => address,
+        Err(response) => return *response,
+    };
+    match daemon.speaker.adj_rib(address, table).await {
+        Ok(Some(routes)) => Json(routes).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no neighbor {address}")),
+        Err(_) => stopped(),
+    }
 }
 
 enum NeighborVerb {

@@ -142,27 +142,54 @@ pub async fn reload(client: &Client, output: Output) -> Result<String, ClientErr
     })
 }
 
-/// `podroute neighbor ADDR shutdown|enable|reset`.
+/// `podroute neighbor ADDR shutdown|enable|reset|received|advertised`.
 pub async fn neighbor(
     client: &Client,
     command: &NeighborCommand,
     output: Output,
 ) -> Result<String, ClientError> {
-    let (verb, message) = match &command.action {
-        NeighborAction::Shutdown { message } => ("shutdown", message.clone()),
+    let address = &command.address;
+    let (verb, body) = match &command.action {
+        NeighborAction::Received { before_policy } => {
+            let path = format!("/neighbors/{address}/received?before_policy={before_policy}");
+            let routes = client.get(&path).await?;
+            return Ok(if output.json {
+                pretty(&routes)
+            } else {
+                routes::render_adj(&routes)
+            });
+        }
+        NeighborAction::Advertised => {
+            let routes = client
+                .get(&format!("/neighbors/{address}/advertised"))
+                .await?;
+            return Ok(if output.json {
+                pretty(&routes)
+            } else {
+                routes::render_adj(&routes)
+            });
+        }
+        NeighborAction::Shutdown { message } => (
+            "shutdown",
+            message.clone().map(|message| json!({ "message": message })),
+        ),
         NeighborAction::Enable => ("enable", None),
-        NeighborAction::Reset { message } => ("reset", message.clone()),
+        NeighborAction::Reset { message, soft } => {
+            let body = match (message, soft) {
+                (None, None) => None,
+                _ => Some(json!({ "message": message, "soft": soft })),
+            };
+            ("reset", body)
+        }
     };
-    let body = message.map(|message| json!({ "message": message }));
     let answer = client
-        .post(&format!("/neighbors/{}/{verb}", command.address), body)
+        .post(&format!("/neighbors/{address}/{verb}"), body)
         .await?;
     Ok(if output.json {
         pretty(&answer)
     } else {
         format!(
-            "neighbor {}: {}\n",
-            command.address,
+            "neighbor {address}: {}\n",
             answer["result"].as_str().unwrap_or(verb)
         )
     })

@@ -55,6 +55,38 @@ pub fn render(prefixes: &[Value], explain: bool) -> String {
     format!("{legend}{}", table::render(&header, &rows))
 }
 
+/// A neighbor's received or advertised routes, one line each.
+pub fn render_adj(routes: &Value) -> String {
+    let routes = routes.as_array().cloned().unwrap_or_default();
+    if routes.is_empty() {
+        return "no routes\n".into();
+    }
+    let rows: Vec<Vec<String>> = routes
+        .iter()
+        .map(|route| {
+            vec![
+                text(&route["prefix"]),
+                text(&route["path_id"]),
+                next_hop(&route["next_hop"]),
+                as_path(&route["attributes"]),
+                text(&route["attributes"]["local_pref"]),
+                text(&route["attributes"]["med"]),
+                origin(&route["attributes"]["origin"]),
+            ]
+        })
+        .collect();
+    format!(
+        "{} routes\n{}",
+        routes.len(),
+        table::render(
+            &[
+                "Prefix", "Path ID", "Next hop", "AS path", "LocPref", "MED", "Origin"
+            ],
+            &rows
+        )
+    )
+}
+
 fn status(path: &Value) -> String {
     let mut status = String::new();
     status.push(if path["reachable"] == false { '!' } else { '*' });

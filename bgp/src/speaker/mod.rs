@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 pub use config::{
     HostAddress, ListenRangeSettings, NeighborRouting, NeighborSettings, SpeakerConfig,
 };
-pub use owner::{Command, SpeakerOutputs};
+pub use owner::{AdjRibTable, Command, SoftDirection, SpeakerOutputs};
 pub use status::NeighborStatus;
 
 /// The error a handle returns once the speaker has stopped.
@@ -132,6 +132,34 @@ impl SpeakerHandle {
             .send(Command::SetImported(prefixes))
             .await
             .map_err(|_| SpeakerStopped)
+    }
+
+    /// A neighbor's received or advertised routes; `None` for an unknown neighbor.
+    pub async fn adj_rib(
+        &self,
+        address: IpAddr,
+        table: AdjRibTable,
+    ) -> Result<Option<Vec<crate::rib::AdjRibRoute>>, SpeakerStopped> {
+        self.ask(|reply| Command::AdjRib {
+            address,
+            table,
+            reply,
+        })
+        .await
+    }
+
+    /// A soft reset of one direction of a neighbor's routes.
+    pub async fn soft_reset(
+        &self,
+        address: IpAddr,
+        direction: SoftDirection,
+    ) -> Result<Result<String, String>, SpeakerStopped> {
+        self.ask(|reply| Command::SoftReset {
+            address,
+            direction,
+            reply,
+        })
+        .await
     }
 
     /// Time from UPDATEs arriving to the re-advertisement they caused.

@@ -75,6 +75,26 @@ pub enum Command {
         /// The routes.
         reply: oneshot::Sender<Vec<PrefixView>>,
     },
+    /// A neighbor's Adj-RIB-In (`received`, before or after import policy)
+    /// or Adj-RIB-Out; `None` for an unknown neighbor.
+    AdjRib {
+        /// The neighbor.
+        address: IpAddr,
+        /// Which table.
+        table: AdjRibTable,
+        /// The routes.
+        reply: oneshot::Sender<Option<Vec<crate::rib::AdjRibRoute>>>,
+    },
+    /// Re-apply import policy to what the neighbor sends (`In`: a
+    /// ROUTE-REFRESH request per family) or re-send it our routes (`Out`).
+    SoftReset {
+        /// The neighbor.
+        address: IpAddr,
+        /// Which direction.
+        direction: SoftDirection,
+        /// What was done, or why nothing could be.
+        reply: oneshot::Sender<Result<String, String>>,
+    },
     /// The histogram of UPDATE propagation times.
     Propagation(oneshot::Sender<super::status::LatencyHistogram>),
     /// Replace the prefixes imported from kernel routes (`[[import_kernel]]`).
@@ -100,6 +120,27 @@ pub enum Command {
         /// Answered when every NOTIFICATION is queued.
         reply: oneshot::Sender<()>,
     },
+}
+
+/// Which of a neighbor's tables [`Command::AdjRib`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjRibTable {
+    /// What it sent us, after import policy.
+    Received,
+    /// What it sent us, before import policy (kept only with
+    /// `soft_reconfiguration_inbound`).
+    ReceivedBeforePolicy,
+    /// What we send it.
+    Advertised,
+}
+
+/// The direction of a soft reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoftDirection {
+    /// Routes from the neighbor.
+    In,
+    /// Routes to the neighbor.
+    Out,
 }
 
 /// Where the speaker sends what it produces besides BGP messages.
@@ -763,6 +804,29 @@ impl Owner {
             Command::Routes { filter, reply } => {
                 let _ = reply.send(self.routing.routes(filter));
             }
+            Command::AdjRib {
+                address,
+                table,
+                reply,
+            } => {
+                let routes = self.neighbors.get(&address).map(|neighbor| {
+                    let peer = crate::rib::PeerId(neighbor.id.0);
+                    let rib = self.routing.rib();
+                    match table {
+                        AdjRibTable::Received => rib.adj_rib_in(peer, false),
+                        AdjRibTable::ReceivedBeforePolicy => rib.adj_rib_in(peer, true),
+                        AdjRibTable::Advertised => rib.adj_rib_out(peer),
+                    }
+                });
+                let _ = reply.send(routes);
+            }
+            Command::SoftReset {
+                address,
+                direction,
+                reply,
+            } => {
+                let _ = reply.send(self.soft_reset(now, address, direction));
+            }
             Command::Propagation(reply) => {
                 let _ = reply.send(self.propagation.clone());
             }
@@ -953,6 +1017,56 @@ impl Owner {
             self.feed(now, address, Input::SendRouteRefresh(refresh));
         }
         changes
+    }
+
+    /// A soft reset (no session reset): asks the neighbor to send its routes
+    /// again (in), or sends it ours again (out), for every negotiated family.
+    fn soft_reset(
+        &mut self,
+        now: Instant,
+        address: IpAddr,
+        direction: SoftDirection,
+    ) -> Result<String, String> {
+        let neighbor = self
+            .neighbors
+            .get(&address)
+            .ok_or_else(|| format!("no neighbor {address}"))?;
+        let negotiated = neighbor
+            .peer
+            .session()
+            .negotiated()
+            .filter(|_| neighbor.peer.state() == State::Established)
+            .ok_or_else(|| format!("neighbor {address} is not Established"))?;
+        let families: Vec<crate::wire::Family> = negotiated.families.iter().copied().collect();
+        let id = neighbor.id;
+        match direction {
+            SoftDirection::In => {
+                if !negotiated.route_refresh {
+                    return Err(format!(
+                        "neighbor {address} did not negotiate route refresh (RFC 2918); \
+                         set soft_reconfiguration_inbound or reset the session"
+                    ));
+                }
+                for family in &families {
+                    let refresh = RouteRefresh {
+                        family: *family,
+                        subtype: RouteRefreshSubtype::Request,
+                    };
+                    self.feed(now, address, Input::SendRouteRefresh(refresh));
+                }
+                Ok(format!("asked for {} families again", families.len()))
+            }
+            SoftDirection::Out => {
+                for family in &families {
+                    let refresh = RouteRefresh {
+                        family: *family,
+                        subtype: RouteRefreshSubtype::Request,
+                    };
+                    self.routing.route_refresh(now, id, refresh);
+                }
+                Ok(format!("re-sending {} families", families.len()))
+            }
+        }
     }
 
     /// Stops a neighbor with a Cease of `subcode` (the NOTIFICATION is
