@@ -167,7 +167,12 @@ fn routes_with_one_next_hop_share_one_object() {
         // Read back through the object, with the kernel's interface.
         let listed = fib.list_owned().await.unwrap();
         assert_eq!(listed.len(), 20);
-        assert!(listed.iter().zip(&routes).all(|(have, want)| have.satisfies(want)));
+        assert!(
+            listed
+                .iter()
+                .zip(&routes)
+                .all(|(have, want)| have.satisfies(want))
+        );
     });
 }
 
@@ -181,7 +186,10 @@ fn an_ecmp_set_is_one_group_object() {
         let group = route_object("198.19.0.0/32").unwrap();
         assert_eq!(route_object("198.19.0.2/32"), Some(group));
         let shown = ip_output(&format!("nexthop show id {group}"));
-        assert!(shown.contains("group") && shown.contains("proto 201"), "{shown}");
+        assert!(
+            shown.contains("group") && shown.contains("proto 201"),
+            "{shown}"
+        );
         // Two members and the group.
         assert_eq!(our_objects().len(), 3);
         assert_eq!(group_members().len(), 2);
@@ -210,8 +218,14 @@ fn a_gateway_failure_is_one_group_operation_for_every_route() {
                 .into_iter()
                 .map(FibChange::Replace)
                 .collect();
-            changes.push(FibChange::Replace(unicast("198.19.200.0/24", &["198.18.0.2"])));
-            changes.push(FibChange::Replace(unicast("198.19.201.0/24", &["198.18.0.3"])));
+            changes.push(FibChange::Replace(unicast(
+                "198.19.200.0/24",
+                &["198.18.0.2"],
+            )));
+            changes.push(FibChange::Replace(unicast(
+                "198.19.201.0/24",
+                &["198.18.0.3"],
+            )));
             assert!(fib.apply(changes).await.iter().all(Result::is_ok));
             let group = route_object("198.19.0.0/32").unwrap();
 
@@ -262,10 +276,9 @@ fn without_objects_a_gateway_failure_is_one_replace_per_route() {
             assert_eq!(removal.routes_changed, 200);
             assert_eq!(removal.kernel_operations, 200);
             let listed = fib.list_owned().await.unwrap();
-            assert!(listed.iter().all(|route| route.satisfies(&unicast(
-                &route.prefix().to_string(),
-                &["198.18.0.2"]
-            ))));
+            assert!(listed.iter().all(|route| {
+                route.satisfies(&unicast(&route.prefix().to_string(), &["198.18.0.2"]))
+            }));
         },
     );
 }
@@ -289,11 +302,7 @@ fn routes_are_listed_through_objects_without_compat_mode() {
             }
             let shown = ip_output("route show 198.19.5.0/24");
             assert!(!shown.contains("via"), "compat mode still expands: {shown}");
-            contract::assert_listed(
-                &NetlinkTarget { fib: fib.clone() },
-                &[ecmp, v6, mixed],
-            )
-            .await;
+            contract::assert_listed(&NetlinkTarget { fib: fib.clone() }, &[ecmp, v6, mixed]).await;
             // A second FIB (a restarted daemon) adopts the objects and the
             // routes, and cleans up after them.
             let restarted = object_fib();
@@ -314,7 +323,9 @@ fn foreign_nexthop_objects_are_never_touched() {
         let first = NexthopObjects::default().first_id;
         // Another program's object inside our id range, and an object with
         // our protocol number outside it (another instance's, say).
-        ip(&format!("nexthop add id {first} via 198.18.0.2 dev dummy0 proto static"));
+        ip(&format!(
+            "nexthop add id {first} via 198.18.0.2 dev dummy0 proto static"
+        ));
         ip("nexthop add id 7 via 198.18.0.2 dev dummy0 proto 201");
         ip("route add 198.19.90.0/24 nhid 7 proto static");
         let fib = object_fib();
@@ -329,7 +340,10 @@ fn foreign_nexthop_objects_are_never_touched() {
             fib.remove(route.prefix()).await.unwrap();
         }
         let shown = ip_output("nexthop show");
-        assert!(shown.contains(&format!("id {first} via 198.18.0.2")), "{shown}");
+        assert!(
+            shown.contains(&format!("id {first} via 198.18.0.2")),
+            "{shown}"
+        );
         assert!(shown.contains("id 7 via 198.18.0.2"), "{shown}");
         assert_eq!(
             shown.lines().count(),
