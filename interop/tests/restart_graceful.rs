@@ -236,6 +236,8 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     phase(started, kind, "converged");
 
     // 1. SIGTERM, then start again.
+    let host1 = cluster.host("host1")?;
+    let notifications_before = notifications_received(host1, host2.address())?;
     let pings = start_traffic(&cluster, &tor, "term")?;
     let gap_started = Instant::now();
     eprintln!("    {kind}: SIGTERM at {:.3}", unix_now());
@@ -244,9 +246,19 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     // Stay down a while: traffic must flow with no podroute on host2.
     std::thread::sleep(DOWN_TIME);
     assert_routes_kept(&cluster, &tor, &before)?;
-    let host1 = cluster.host("host1")?;
     let view = host1.graceful_restart_view(host2.address())?;
     assert_ne!(view.state, "Established", "{view:?}");
+    // Closed without a NOTIFICATION, which would have meant "drop my routes".
+    assert_eq!(
+        notifications_received(host1, host2.address())?,
+        notifications_before,
+        "host2 sent a NOTIFICATION on SIGTERM"
+    );
+    let log = host2.router.log();
+    assert!(
+        log.contains("kernel routes kept for graceful restart"),
+        "host2 did not keep its kernel routes on SIGTERM:\n{log}"
+    );
     host2.router.start_again()?;
     let gap = gap_started.elapsed();
     wait_recovered(&lab, &cluster, &tor)?;
@@ -388,6 +400,19 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
         "top of rack withdrew at once after a shutdown",
     );
     Ok(())
+}
+
+/// NOTIFICATIONs `host` received from the neighbor `address`, all sessions.
+fn notifications_received(host: &Host, address: IpAddr) -> Result<u64> {
+    let neighbors = host.podroute_json(&["neighbors"])?;
+    let wanted = address.to_string();
+    neighbors
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|neighbor| neighbor["address"].as_str() == Some(wanted.as_str()))
+        .and_then(|neighbor| neighbor["messages_received_by_type"]["notification"].as_u64())
+        .ok_or_else(|| interop::Error::Environment(format!("no counters for {address}")))
 }
 
 fn host3_routes_both(cluster: &Cluster) -> Result<bool> {
