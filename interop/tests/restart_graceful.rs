@@ -410,8 +410,12 @@ fn notifications_received(host: &Host, address: IpAddr) -> Result<u64> {
         .as_array()
         .into_iter()
         .flatten()
-        .find(|neighbor| neighbor["address"].as_str() == Some(wanted.as_str()))
-        .and_then(|neighbor| neighbor["messages_received_by_type"]["notification"].as_u64())
+        .find(|neighbor| {
+            neighbor.get("address").and_then(|value| value.as_str()) == Some(wanted.as_str())
+        })
+        .and_then(|neighbor| neighbor.get("messages_received_by_type"))
+        .and_then(|counts| counts.get("notification"))
+        .and_then(|count| count.as_u64())
         .ok_or_else(|| interop::Error::Environment(format!("no counters for {address}")))
 }
 
