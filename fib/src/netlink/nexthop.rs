@@ -23,6 +23,11 @@
 //!
 //! The registry is rebuilt from a dump on first use and after any failure
 //! that leaves the kernel's state in doubt.
+//!
+//! Limits: the kernel has no conditional delete for objects, so a route of
+//! another program that points at one of our objects by id would vanish
+//! with it; and nexthop events (`RTNLGRP_NEXTHOP`) are not watched, so an
+//! object someone else deletes is noticed at the next failed request.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
