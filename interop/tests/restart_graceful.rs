@@ -6,7 +6,8 @@
 //! graceful restart on (restart time 120 s, so anything that waits for the
 //! timer is obvious), each also an eBGP neighbor of a top-of-rack router
 //! with graceful restart on: FRR in one test, BIRD in the other. host2
-//! originates its pod CIDR and one extra prefix.
+//! originates its pod CIDR, one extra prefix, and (added by `podroute
+//! reload` once up) an extra block with a blackhole in its own kernel.
 //!
 //! Traffic during each restart, `ping -i 0.01` in the background:
 //! host1/pod1 -> host2/pod1 and host3/pod1 -> host2/pod2 (the podroute
@@ -19,8 +20,10 @@
 //!    every host's `ip route show proto 201` and the top of rack's BGP
 //!    routes end exactly as before;
 //! 2. SIGKILL to podroute on host2; it is started again with the extra
-//!    prefix removed from its config: zero packets lost; the extra prefix
-//!    disappears everywhere and every other route is as before;
+//!    prefix and block removed from its config: zero packets lost; both
+//!    disappear everywhere (the block's blackhole from host2's own kernel
+//!    too: adopted at start, not originated again, swept) and every other
+//!    route is as before;
 //! 3. (FRR test) host1 shuts the session with host2 down: it goes out as
 //!    Cease / Hard Reset (RFC 8538), and both drop each other's routes at
 //!    once, nothing kept stale;
@@ -40,6 +43,9 @@ const RESTART_TIME: u16 = 120;
 const DOWN_TIME: Duration = Duration::from_secs(3);
 /// Originated by host2 next to its pod CIDR; removed before phase 2's start.
 const EXTRA_PREFIX: &str = "198.19.200.0/24";
+/// A second block of host2's, with a blackhole in host2's own kernel; added
+/// by `podroute reload` once the cluster is up, removed before phase 2.
+const EXTRA_BLOCK: &str = "198.19.201.0/24";
 
 fn spec(top_of_rack: DaemonKind) -> ClusterSpec {
     let mut host2 = HostSpec::podroute("host2", 2);
@@ -216,12 +222,22 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
         .ok_or_else(|| interop::Error::Environment("no top of rack".into()))?;
     let host2 = cluster.host("host2")?;
     wait_recovered(&lab, &cluster, &tor)?;
-    lab.wait_until("every member routes host2's extra prefix", || {
+    // host2's daemon as restarted below: its config gains the extra block.
+    let mut host2_router = host2.router.clone();
+    let block = format!("\n[[originate]]\nprefix = \"{EXTRA_BLOCK}\"\nblackhole = true\n");
+    let with_block = format!("{}{block}", host2_router.config);
+    host2_router.podroute_reload(&with_block)?;
+    lab.wait_until("every member routes host2's extra prefix and block", || {
         cluster
             .hosts
             .iter()
             .filter(|host| host.name != "host2")
-            .all(|host| host.routes_via(EXTRA_PREFIX, &[host2.address()]))
+            .all(|host| {
+                host.routes_via(EXTRA_PREFIX, &[host2.address()])
+                    && host.routes_via(EXTRA_BLOCK, &[host2.address()])
+            })
+            && matches!(host2.bgp_routes_for(EXTRA_BLOCK), Ok(routes)
+                if routes.len() == 1 && routes.iter().all(|route| route.kind == "blackhole"))
     })?;
     let before = fib_snapshot(&cluster, &tor)?;
     for (member, routes) in &before {
@@ -241,7 +257,7 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     let pings = start_traffic(&cluster, &tor, "term")?;
     let gap_started = Instant::now();
     eprintln!("    {kind}: SIGTERM at {:.3}", unix_now());
-    host2.router.stop()?;
+    host2_router.stop()?;
     wait_stale_at_peers(&lab, &cluster, host2.address())?;
     // Stay down a while: traffic must flow with no podroute on host2.
     std::thread::sleep(DOWN_TIME);
@@ -259,7 +275,7 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
         log.contains("kernel routes kept for graceful restart"),
         "host2 did not keep its kernel routes on SIGTERM:\n{log}"
     );
-    host2.router.start_again()?;
+    host2_router.start_again()?;
     let gap = gap_started.elapsed();
     wait_recovered(&lab, &cluster, &tor)?;
     let recovered = gap_started.elapsed();
@@ -292,22 +308,24 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     let pings = start_traffic(&cluster, &tor, "kill")?;
     let gap_started = Instant::now();
     eprintln!("    {kind}: SIGKILL at {:.3}", unix_now());
-    host2.router.kill()?;
+    host2_router.kill()?;
 
     wait_stale_at_peers(&lab, &cluster, host2.address())?;
     // Stay down a while: traffic must flow with no podroute on host2.
     std::thread::sleep(DOWN_TIME);
     assert_routes_kept(&cluster, &tor, &before)?;
-    let mut changed = host2.router.clone();
     let extra = format!("\n[[originate]]\nprefix = \"{EXTRA_PREFIX}\"\n");
-    assert!(changed.config.contains(&extra), "{}", changed.config);
-    changed.config = changed.config.replace(&extra, "\n");
-    changed.start_again()?;
+    assert!(host2_router.config.contains(&extra) && host2_router.config.contains(&block));
+    host2_router.config = host2_router
+        .config
+        .replace(&extra, "\n")
+        .replace(&block, "\n");
+    host2_router.start_again()?;
     let gap = gap_started.elapsed();
     wait_recovered(&lab, &cluster, &tor)?;
-    let expected = without_prefix(&before, EXTRA_PREFIX);
+    let expected = without_prefix(&without_prefix(&before, EXTRA_PREFIX), EXTRA_BLOCK);
     lab.wait_until(
-        "the extra prefix withdrawn everywhere",
+        "the extra prefix and block withdrawn everywhere",
         || matches!(fib_snapshot(&cluster, &tor), Ok(now) if now == expected),
     )?;
     let recovered = gap_started.elapsed();
@@ -315,14 +333,14 @@ fn restart_with_helper(top_of_rack: DaemonKind) -> Result<()> {
     assert_no_loss(&pings, &format!("{kind}: SIGKILL restart"))?;
     assert_eq!(fib_snapshot(&cluster, &tor)?, expected);
     eprintln!(
-        "    {kind}: SIGKILL restart: podroute down {:.1} s, recovered (extra prefix gone) {:.1} s after the kill",
+        "    {kind}: SIGKILL restart: podroute down {:.1} s, recovered (extra prefix and block gone) {:.1} s after the kill",
         gap.as_secs_f64(),
         recovered.as_secs_f64()
     );
     phase(
         started,
         kind,
-        "SIGKILL restart: zero loss, the removed prefix gone everywhere, the rest as before",
+        "SIGKILL restart: zero loss, the removed prefixes gone everywhere, the rest as before",
     );
 
     // 3. An administrative shutdown is not a restart (RFC 8538 Hard Reset).
