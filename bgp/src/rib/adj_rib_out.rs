@@ -13,6 +13,8 @@
 //! of a range search.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
@@ -64,6 +66,25 @@ impl AdjRibOut {
         }
     }
 
+    /// Brings a prefix sent without path identifiers (id 0) to `desired`
+    /// in one search, and says what changed, so the caller can announce or
+    /// withdraw it; this is the outbound diff of a peer alone in its update
+    /// group, the case of every eBGP peer with its own policy.
+    pub(super) fn set_single(
+        &mut self,
+        prefix: &IpNetwork,
+        desired: Option<&SharedAttributes>,
+    ) -> SingleChange {
+        match prefix {
+            IpNetwork::V4(network) => {
+                set_entry(&mut self.ipv4, Ipv4PathKey::of(network, 0), desired)
+            }
+            IpNetwork::V6(network) => {
+                set_entry(&mut self.ipv6, Ipv6PathKey::of(network, 0), desired)
+            }
+        }
+    }
+
     /// Records that `prefix` was sent with `id`; returns what it replaces.
     pub(super) fn insert(
         &mut self,
@@ -104,10 +125,42 @@ impl AdjRibOut {
     }
 }
 
+/// What [`AdjRibOut::set_single`] changed.
+#[derive(Debug)]
+pub(super) enum SingleChange {
+    /// The peer already has exactly this (or nothing was and is wanted).
+    Unchanged,
+    /// The desired attributes were recorded (announce them); holds what they replaced.
+    Announced(Option<SharedAttributes>),
+    /// The prefix was removed (withdraw it); holds what had been sent.
+    Withdrawn(SharedAttributes),
+}
+
+fn set_entry<K: Ord>(
+    map: &mut BTreeMap<K, SharedAttributes>,
+    key: K,
+    desired: Option<&SharedAttributes>,
+) -> SingleChange {
+    match (map.entry(key), desired) {
+        (Entry::Vacant(_), None) => SingleChange::Unchanged,
+        (Entry::Vacant(vacant), Some(attributes)) => {
+            vacant.insert(Arc::clone(attributes));
+            SingleChange::Announced(None)
+        }
+        (Entry::Occupied(occupied), Some(attributes))
+            if Arc::ptr_eq(occupied.get(), attributes) =>
+        {
+            SingleChange::Unchanged
+        }
+        (Entry::Occupied(mut occupied), Some(attributes)) => {
+            SingleChange::Announced(Some(occupied.insert(Arc::clone(attributes))))
+        }
+        (Entry::Occupied(occupied), None) => SingleChange::Withdrawn(occupied.remove()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::rib::types::RouteAttributes;
     use crate::wire::PathAttributes;
@@ -162,5 +215,34 @@ mod tests {
         assert!(table.remove(&prefix("2001:db8::/32"), 0).is_some());
         assert!(table.remove(&prefix("2001:db8::/32"), 0).is_none());
         assert_eq!(table.into_attributes().count(), 3);
+    }
+
+    #[test]
+    fn set_single_announces_replaces_keeps_and_withdraws() {
+        let mut table = AdjRibOut::default();
+        let network = prefix("198.18.0.0/24");
+        let first = attributes();
+        let second = attributes();
+        assert!(matches!(
+            table.set_single(&network, None),
+            SingleChange::Unchanged
+        ));
+        assert!(matches!(
+            table.set_single(&network, Some(&first)),
+            SingleChange::Announced(None)
+        ));
+        assert!(matches!(
+            table.set_single(&network, Some(&first)),
+            SingleChange::Unchanged
+        ));
+        match table.set_single(&network, Some(&second)) {
+            SingleChange::Announced(Some(old)) => assert!(Arc::ptr_eq(&old, &first)),
+            other => panic!("expected a replacement, got {other:?}"),
+        }
+        match table.set_single(&network, None) {
+            SingleChange::Withdrawn(old) => assert!(Arc::ptr_eq(&old, &second)),
+            other => panic!("expected a withdrawal, got {other:?}"),
+        }
+        assert_eq!(table.len(), 0);
     }
 }

@@ -421,13 +421,7 @@ pub(super) fn candidate(
         Source::Peer(peer) => peers.get(&peer).map(|state| &state.info),
         Source::Local => None,
     };
-    let next_hop = match (path.source, path.attributes.next_hop.as_ref()) {
-        (Source::Local, _) | (_, None) => NextHopState::default(),
-        (_, Some(hop)) => next_hops
-            .get(&next_hop_address(hop))
-            .copied()
-            .unwrap_or_default(),
-    };
+    let next_hop = next_hop_state(next_hops, path);
     Candidate {
         source: path.source,
         path_id: path.path_id,
@@ -447,6 +441,23 @@ pub(super) fn candidate(
     }
 }
 
+/// What is known about a path's next hop (RFC 4271 §9.1.2.1); local routes
+/// and routes without a next hop always resolve.
+fn next_hop_state(next_hops: &BTreeMap<IpAddr, NextHopState>, path: &Path) -> NextHopState {
+    match (path.source, path.attributes.next_hop.as_ref()) {
+        (Source::Local, _) | (_, None) => NextHopState::default(),
+        (_, Some(hop)) => next_hops
+            .get(&next_hop_address(hop))
+            .copied()
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether a path may be used at all: its next hop resolves.
+fn reachable(next_hops: &BTreeMap<IpAddr, NextHopState>, path: &Path) -> bool {
+    next_hops.is_empty() || next_hop_state(next_hops, path).reachable
+}
+
 /// Puts a prefix's paths in decision order and sets its multipath size.
 fn decide(
     settings: &RibSettings,
@@ -455,10 +466,10 @@ fn decide(
     options: DecisionOptions,
     destination: &mut Destination,
 ) {
-    // The common case, one path: no ranking to do.
+    // The common case, one path: no ranking to do, and of the candidate's
+    // facts only reachability matters.
     if let [path] = &destination.paths[..] {
-        let eligible = candidate(settings, peers, next_hops, path).reachable;
-        destination.multipath = u8::from(eligible);
+        destination.multipath = u8::from(reachable(next_hops, path));
         return;
     }
     let candidates: Vec<Candidate> = destination
@@ -485,6 +496,16 @@ pub(super) fn fib_next_hops(destination: &Destination) -> Vec<IpAddr> {
     match destination.best() {
         Some(best) if best.source != Source::Local => {}
         _ => return Vec::new(),
+    }
+    // One path (nearly every prefix of a full table): no sorting to do.
+    if let [path] = destination.multipath_set() {
+        return path
+            .attributes
+            .next_hop
+            .as_ref()
+            .map(next_hop_address)
+            .into_iter()
+            .collect();
     }
     let mut hops: Vec<IpAddr> = destination
         .multipath_set()

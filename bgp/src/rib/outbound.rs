@@ -17,7 +17,9 @@
 //! attributes are computed once per group, and peers whose changes are the
 //! same share one encoding. The one per-peer rule, never sending a route
 //! back to its source, splits the few prefixes it affects into their own
-//! batch (the group machinery is in `update_group.rs`). Within a batch, prefixes with the same attributes are packed into
+//! batch (the group machinery is in `update_group.rs`). Without ADD-PATH a
+//! member has at most one path per prefix, and one Adj-RIB-Out search both
+//! finds what it was sent and records the change. Within a batch, prefixes with the same attributes are packed into
 //! as few UPDATEs as the message size allows (`wire::packing`), in prefix
 //! order, so the bytes are deterministic.
 
@@ -27,6 +29,7 @@ use std::time::Instant;
 
 use ipnetwork::IpNetwork;
 
+use super::adj_rib_out::SingleChange;
 use super::core::Rib;
 use super::fast_hash::FastMap;
 use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
@@ -160,44 +163,67 @@ impl Rib {
             // the first `used` entries are this prefix's.
             let mut used = 0usize;
             for member in members {
-                let Some(state) = self.peers.get(member) else {
+                let Some(state) = self.peers.get_mut(member) else {
                     continue;
                 };
-                desired.clear();
-                desired.extend(
-                    exported
+                if add_path {
+                    let state = &*state;
+                    desired.clear();
+                    desired.extend(
+                        exported
+                            .iter()
+                            .filter(|(source, _, _)| *source != Source::Peer(*member))
+                            .take(limit)
+                            .map(|(_, id, attributes)| (*id, Arc::clone(attributes))),
+                    );
+                    current.clear();
+                    state
+                        .adj_rib_out
+                        .sent(&prefix, add_path, &mut current, |id, attributes| {
+                            (id, Arc::as_ptr(attributes) as usize)
+                        });
+                    let unchanged = |id: u32, attributes: &SharedAttributes| {
+                        current.contains(&(id, Arc::as_ptr(attributes) as usize))
+                    };
+                    withdraw.clear();
+                    withdraw.extend(
+                        current
+                            .iter()
+                            .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
+                            .map(|(id, _)| *id),
+                    );
+                    if withdraw.is_empty()
+                        && desired
+                            .iter()
+                            .all(|(id, attributes)| unchanged(*id, attributes))
+                    {
+                        continue;
+                    }
+                    // What is left in `desired` is what this member must be announced.
+                    desired.retain(|(id, attributes)| !unchanged(*id, attributes));
+                } else {
+                    // One path at most, id 0: decided and recorded in the
+                    // Adj-RIB-Out with one search.
+                    let wanted = exported
                         .iter()
-                        .filter(|(source, _, _)| *source != Source::Peer(*member))
-                        .take(limit)
-                        .map(|(_, id, attributes)| {
-                            (if add_path { *id } else { 0 }, Arc::clone(attributes))
-                        }),
-                );
-                current.clear();
-                state
-                    .adj_rib_out
-                    .sent(&prefix, add_path, &mut current, |id, attributes| {
-                        (id, Arc::as_ptr(attributes) as usize)
-                    });
-                let unchanged = |id: u32, attributes: &SharedAttributes| {
-                    current.contains(&(id, Arc::as_ptr(attributes) as usize))
-                };
-                withdraw.clear();
-                withdraw.extend(
-                    current
-                        .iter()
-                        .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
-                        .map(|(id, _)| *id),
-                );
-                if withdraw.is_empty()
-                    && desired
-                        .iter()
-                        .all(|(id, attributes)| unchanged(*id, attributes))
-                {
-                    continue;
+                        .find(|(source, _, _)| *source != Source::Peer(*member))
+                        .map(|(_, _, attributes)| attributes);
+                    withdraw.clear();
+                    desired.clear();
+                    match state.adj_rib_out.set_single(&prefix, wanted) {
+                        SingleChange::Unchanged => continue,
+                        SingleChange::Announced(old) => {
+                            desired.extend(wanted.map(|attributes| (0, Arc::clone(attributes))));
+                            if let Some(old) = old {
+                                self.outbound_interner.release(old);
+                            }
+                        }
+                        SingleChange::Withdrawn(old) => {
+                            withdraw.push(0);
+                            self.outbound_interner.release(old);
+                        }
+                    }
                 }
-                // What is left in `desired` is what this member must be announced.
-                desired.retain(|(id, attributes)| !unchanged(*id, attributes));
                 let known = changes.get_mut(..used).and_then(|active| {
                     active
                         .iter_mut()
@@ -236,7 +262,9 @@ impl Rib {
                 for (id, attributes) in &change.announce {
                     batch.announce(family, attributes, nlri(*id));
                 }
-                for receiver in &change.receivers {
+                // Without ADD-PATH the diff above already recorded the change.
+                let receivers = if add_path { &change.receivers[..] } else { &[] };
+                for receiver in receivers {
                     let Some(state) = self.peers.get_mut(receiver) else {
                         continue;
                     };
