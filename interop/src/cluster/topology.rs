@@ -10,8 +10,9 @@
 //! 2. the containers, at fixed host parts: top of rack `.2`, reflector
 //!    `.3`, podroute hosts `.11`, `.12`, ..., BIRD hosts after them;
 //! 3. pods in every host container ([`Host::create_pods`]);
-//! 4. the daemons: FRR on the top of rack (eBGP, AS 65001, one session per
-//!    host), podroute on the reflector (a `[[listen_range]]` of route
+//! 4. the daemons: FRR (or BIRD, [`ClusterSpec::top_of_rack_daemon`]) on
+//!    the top of rack (eBGP, AS 65001, one session per host, graceful
+//!    restart when [`ClusterSpec::top_of_rack_graceful_restart`]), podroute on the reflector (a `[[listen_range]]` of route
 //!    reflector clients), then each host's podroute (or BIRD), configured
 //!    by [`super::config`].
 //!
