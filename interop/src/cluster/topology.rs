@@ -12,9 +12,10 @@
 //! 3. pods in every host container ([`Host::create_pods`]);
 //! 4. the daemons: FRR (or BIRD, [`ClusterSpec::top_of_rack_daemon`]) on
 //!    the top of rack (eBGP, AS 65001, one session per host, graceful
-//!    restart when [`ClusterSpec::top_of_rack_graceful_restart`]), podroute on the reflector (a `[[listen_range]]` of route
-//!    reflector clients), then each host's podroute (or BIRD), configured
-//!    by [`super::config`].
+//!    restart when [`ClusterSpec::top_of_rack_graceful_restart`]),
+//!    podroute on the reflector (a `[[listen_range]]` of route reflector
+//!    clients), then each host's podroute (or BIRD), configured by
+//!    [`super::config`].
 //!
 //! Why the top of rack peers with every host rather than with the
 //! reflector: that is how an L3 fabric is run (RFC 7938). The ToR learns
