@@ -86,6 +86,7 @@ fn start(
         rib,
         originate,
         restarting: None,
+        stale_time: Duration::from_secs(360),
         host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0

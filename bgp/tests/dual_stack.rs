@@ -69,6 +69,7 @@ fn start(
             .map(|prefix| prefix.parse().unwrap())
             .collect(),
         restarting: None,
+        stale_time: Duration::from_secs(360),
         host_addresses,
     };
     speaker::spawn(config, Default::default()).unwrap().0

@@ -89,6 +89,7 @@ fn start(local: u8, port: u16, neighbor: NeighborSettings, restarting: bool) -> 
         rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
         originate: vec![block(local)],
         restarting: restarting.then_some(Duration::from_secs(30)),
+        stale_time: Duration::from_secs(360),
         host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0

@@ -82,6 +82,7 @@ fn start(local: u8, port: u16, remotes: &[u8], originate: Vec<IpNetwork>) -> Spe
         rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
         originate,
         restarting: None,
+        stale_time: Duration::from_secs(360),
         host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0
@@ -180,6 +181,7 @@ fn good_neighbor(local: u8, speaker: u8, port: u16) -> SpeakerHandle {
         rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
         originate: vec![],
         restarting: None,
+        stale_time: Duration::from_secs(360),
         host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0

@@ -64,6 +64,7 @@ fn speaker(
         rib: RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, local)),
         originate: vec![],
         restarting: None,
+        stale_time: Duration::from_secs(360),
         host_addresses: vec![],
     };
     speaker::spawn(config, Default::default()).unwrap().0

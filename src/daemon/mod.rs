@@ -22,6 +22,24 @@ use tracing::{error, info, warn};
 use crate::api;
 use crate::kernel::{self, KernelHandle, KernelSettings};
 
+/// Router-wide settings a reload applies: the graceful restart and hostname
+/// capabilities go into the next OPEN of each session, the sweep settings
+/// matter only at start or shutdown, the socket mode is set again, and the
+/// stale time and kernel imports are handed to the running tasks.
+const APPLIED_BY_RELOAD: &[&str] = &[
+    "router.hostname",
+    "graceful_restart.enabled",
+    "graceful_restart.restart_time",
+    "graceful_restart.notification",
+    "graceful_restart.stale_time",
+    "graceful_restart.selection_deferral_time",
+    "graceful_restart.long_lived_stale_time",
+    "fib.keep_on_shutdown",
+    "fib.sweep_delay",
+    "import_kernel",
+    "api.socket_mode",
+];
+
 /// What the control API and the signal handlers share.
 pub struct Daemon {
     /// The speaker.
@@ -98,10 +116,16 @@ impl Daemon {
         })?;
         let mut current = self.config.lock().await;
         let diff = Config::diff(&current, &new);
+        // What a running daemon applies: these settings (the others that
+        // changed need a restart, whatever the config crate's Effect says
+        // they could be) plus neighbors, listen ranges, policies and prefixes.
         let restart: Vec<String> = diff
             .settings
             .iter()
-            .filter(|change| change.effect == Effect::Restart)
+            .filter(|change| {
+                change.effect == Effect::Restart
+                    || !APPLIED_BY_RELOAD.contains(&change.key.as_str())
+            })
             .map(|change| change.key.clone())
             .collect();
         if !restart.is_empty() {
@@ -148,6 +172,13 @@ impl Daemon {
             });
             if new.import_kernel.is_empty() {
                 let _ = self.speaker.set_imported(Default::default()).await;
+            }
+        }
+        if current.api.socket_mode != new.api.socket_mode {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(new.api.socket_mode);
+            if let Err(error) = std::fs::set_permissions(&new.api.socket, mode) {
+                warn!(%error, "could not set the control socket's new mode");
             }
         }
         *current = new;

@@ -77,6 +77,7 @@ pub fn speaker_config(config: &Config) -> SpeakerConfig {
             .map(|originate| originate.prefix)
             .collect(),
         restarting: None,
+        stale_time: config.graceful_restart.stale_time,
         host_addresses: Vec::new(),
     }
 }

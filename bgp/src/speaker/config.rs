@@ -39,6 +39,9 @@ pub struct SpeakerConfig {
     /// This host's interface addresses, to pick a next hop of the other
     /// family on a session's own interface (see [`NeighborRouting::next_hop_ipv6`]).
     pub host_addresses: Vec<HostAddress>,
+    /// After a restarting neighbor is back, how long its stale routes wait
+    /// for its End-of-RIB before they are swept (RFC 4724 §4.2 stale timer).
+    pub stale_time: std::time::Duration,
 }
 
 /// One address of one of this host's interfaces.
@@ -80,7 +83,15 @@ impl NeighborSettings {
     /// Whether moving from `self` to `other` needs the session torn down:
     /// anything the OPEN, the socket or the peer's identity depends on.
     pub fn needs_reset_for(&self, other: &NeighborSettings) -> bool {
-        self.session != other.session
+        // Graceful restart and hostname only change what the next OPEN says
+        // (RFC 4724 §3): they are applied without a reset.
+        let comparable = |settings: &NeighborSettings| {
+            let mut session = settings.session.clone();
+            session.capabilities.graceful_restart = None;
+            session.capabilities.hostname = None;
+            session
+        };
+        comparable(self) != comparable(other)
             || self.port != other.port
             || self.transport != other.transport
             || self.route_reflector_client != other.route_reflector_client

@@ -963,6 +963,12 @@ impl Owner {
                         != settings.routing.import_policy
                         || neighbor.settings.routing.export_policy
                             != settings.routing.export_policy;
+                    if neighbor.settings.session.capabilities != settings.session.capabilities {
+                        // Announced in the next OPEN; the session stays.
+                        neighbor
+                            .peer
+                            .set_local_capabilities(settings.session.capabilities.clone());
+                    }
                     neighbor.settings = settings;
                     if policy_changed {
                         let id = neighbor.id;

@@ -56,6 +56,8 @@ pub struct Routing {
     configured: BTreeSet<IpNetwork>,
     /// Prefixes imported from kernel routes.
     imported: BTreeSet<IpNetwork>,
+    /// How long a returned neighbor's stale routes wait for End-of-RIB.
+    stale_time: Duration,
 }
 
 fn peer(neighbor: NeighborId) -> PeerId {
@@ -72,6 +74,7 @@ impl Routing {
             originated: BTreeSet::new(),
             configured: BTreeSet::new(),
             imported: BTreeSet::new(),
+            stale_time: config.stale_time,
         };
         routing.set_originated(now, &config.originate);
         routing
@@ -168,7 +171,13 @@ impl Routing {
             }),
             encoding: negotiated.encode_context(),
         };
-        self.stale_deadlines.remove(&neighbor);
+        // Back after a restart with routes still stale: they wait for its
+        // End-of-RIB, but no longer than the stale time (RFC 4724 §4.2).
+        if self.rib.stale_count(peer(neighbor)) > 0 {
+            self.stale_deadlines.insert(neighbor, now + self.stale_time);
+        } else {
+            self.stale_deadlines.remove(&neighbor);
+        }
         self.sessions.insert(
             neighbor,
             SessionFacts {
@@ -333,6 +342,7 @@ impl Routing {
     /// A new configuration: policies and originated prefixes.
     pub fn reconfigure(&mut self, now: Instant, config: &SpeakerConfig) -> ReconfigureOutcome {
         let mut outcome = ReconfigureOutcome::default();
+        self.stale_time = config.stale_time;
         if self.rib.settings().policies != config.rib.policies {
             let policy = self.rib.set_policies(now, config.rib.policies.clone());
             outcome.route_refresh.extend(
@@ -399,6 +409,87 @@ pub fn canonical(address: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn speaker_config() -> SpeakerConfig {
+        let router_id = std::net::Ipv4Addr::new(198, 18, 0, 1);
+        SpeakerConfig {
+            local_as: 64512,
+            router_id,
+            listen: vec![],
+            neighbors: vec![],
+            listen_ranges: vec![],
+            connection: Default::default(),
+            rib: crate::rib::RibSettings::new(64512, router_id),
+            originate: vec![],
+            restarting: None,
+            host_addresses: vec![],
+            stale_time: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn stale_routes_of_a_returned_neighbor_wait_for_end_of_rib_no_longer_than_the_stale_time() {
+        use crate::session::{ExpectedPeerAs, SessionConfig, negotiate};
+        use crate::wire::{Nlri, Origin, PathAttributes};
+
+        let start = Instant::now();
+        let mut routing = Routing::new(start, &speaker_config());
+        let ours = SessionConfig::new(
+            64512,
+            "198.18.0.1".parse().unwrap(),
+            "198.18.0.2".parse().unwrap(),
+            ExpectedPeerAs::Exact(64512),
+        );
+        let theirs = SessionConfig::new(
+            64512,
+            "198.18.0.2".parse().unwrap(),
+            "198.18.0.1".parse().unwrap(),
+            ExpectedPeerAs::Exact(64512),
+        );
+        let negotiated = negotiate(&ours, &theirs.open_message());
+        let settings = NeighborSettings {
+            session: ours,
+            port: 179,
+            transport: Default::default(),
+            route_reflector_client: false,
+            routing: NeighborRouting::open(),
+            description: None,
+            shutdown: false,
+        };
+        let neighbor = NeighborId(1);
+        routing.peer_up(start, neighbor, &settings, &negotiated, None, &[]);
+        let update = Update {
+            attributes: PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(Default::default()),
+                next_hop: Some("198.18.0.2".parse().unwrap()),
+                local_pref: Some(100),
+                ..PathAttributes::default()
+            },
+            nlri: vec![Nlri {
+                path_id: None,
+                prefix: "198.19.2.0/24".parse().unwrap(),
+            }],
+            ..Update::default()
+        };
+        routing.receive_update(start, neighbor, update);
+        assert_eq!(routing.routes(RouteFilter::default()).len(), 1);
+
+        // It restarts (routes kept stale), comes back, and never sends End-of-RIB.
+        routing.peer_down(start, neighbor, Some(Duration::from_secs(120)));
+        let back = start + Duration::from_secs(5);
+        routing.peer_up(back, neighbor, &settings, &negotiated, None, &[]);
+        assert_eq!(routing.counts(neighbor).stale, 1);
+        routing.poll_outbound(back);
+        assert_eq!(
+            routing.next_deadline(),
+            Some(back + Duration::from_secs(10)),
+            "the stale time, not the restart time"
+        );
+        routing.handle_timeouts(back + Duration::from_secs(10));
+        assert_eq!(routing.counts(neighbor).stale, 0);
+        assert!(routing.routes(RouteFilter::default()).is_empty(), "swept");
+    }
 
     fn host(interface: u32, address: &str, global: bool) -> HostAddress {
         HostAddress {
