@@ -241,3 +241,30 @@ async fn an_administrative_stop_withdraws_at_once() {
         "RFC 8538 Hard Reset"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speakers_restarting_together_do_not_wait_for_each_other() {
+    // Both restart with a 30 s selection deferral and the R bit set. Each
+    // must not wait for End-of-RIB from the other, which is waiting too
+    // (RFC 4724 §4.1): routes flow at once, long before the timer.
+    let (first_address, second_address, port) = (75, 76, 1812);
+    let first = start(
+        first_address,
+        port,
+        neighbor(first_address, second_address, port, true, 120, true),
+        true,
+    );
+    let second = start(
+        second_address,
+        port,
+        neighbor(second_address, first_address, port, false, 120, true),
+        true,
+    );
+    wait(
+        "each side's block at the other, well before the deferral time",
+        async || {
+            holds(&first, block(second_address)).await && holds(&second, block(first_address)).await
+        },
+    )
+    .await;
+}

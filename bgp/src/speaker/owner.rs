@@ -272,7 +272,8 @@ impl Owner {
 
     /// Ends the selection deferral of a restart (RFC 4724 §4.1) once every
     /// configured neighbor that is up has sent End-of-RIB, not waiting for
-    /// neighbors that are down, or when the deferral time is over. From then
+    /// neighbors that are down, restarting themselves, or without graceful
+    /// restart, or when the deferral time is over. From then
     /// on routes are advertised and OPENs no longer carry the Restart State bit.
     fn end_deferral_when_done(&mut self, now: Instant) {
         let Some((started, until)) = self.deferral else {
@@ -292,7 +293,21 @@ impl Owner {
                 .end_of_rib_received(crate::rib::PeerId(neighbor.id.0))
                 .into_iter()
                 .collect();
-            if established && neighbor.families.is_subset(&received) {
+            // RFC 4724 §4.1: End-of-RIB is awaited from every peer except
+            // those that are restarting themselves (R bit) and those that do
+            // not do graceful restart (which need not send one): waiting
+            // for peers that wait for us would hold everyone until the timer.
+            let excluded = neighbor
+                .peer
+                .session()
+                .negotiated()
+                .is_some_and(|negotiated| {
+                    negotiated
+                        .peer_graceful_restart
+                        .as_ref()
+                        .is_none_or(|restart| restart.restart_state)
+                });
+            if established && (excluded || neighbor.families.is_subset(&received)) {
                 done += 1;
             } else if established
                 || !matches!(
