@@ -130,10 +130,6 @@ fn on_each(hosts: &[&Host], since: Instant, action: fn(&Host) -> Result<()>) -> 
 }
 
 #[test]
-#[ignore = "podroute bug: a restarting speaker waits for End-of-RIB from peers that are restarting too \
-            (Restart State bit set; RFC 4724 4.1 excludes them), so simultaneous restarts converge only \
-            when selection_deferral_time (360 s) fires; the sweep at that moment then removes adopted \
-            kernel routes of peers that have not re-advertised yet (a packet lost)"]
 fn three_of_five_restarted_at_once_converge_in_seconds() -> Result<()> {
     let started = Instant::now();
     let lab = Lab::new("restart-many")?;
