@@ -13,56 +13,29 @@
     reason = "test helpers outside #[test] functions: a panic is a failed test"
 )]
 
+mod loopback;
+
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bgp::rib::{PrefixView, RibSettings, RouteFilter};
-use bgp::session::{ExpectedPeerAs, SessionConfig};
-use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{self, NeighborRouting, NeighborSettings, SpeakerConfig, SpeakerHandle};
+use bgp::rib::{PrefixView, RouteFilter};
+use bgp::speaker::{NeighborSettings, SpeakerHandle};
 use ipnetwork::IpNetwork;
+use loopback::{config, loopback, router_id, spawn};
 
-const ASN: u32 = 64512;
 const REFLECTORS: [u8; 2] = [101, 102];
 const CLIENTS: [u8; 4] = [111, 112, 113, 114];
 const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 1);
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
-}
-
-fn router_id(last: u8) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, 0, last)
-}
 
 fn block(client: u8) -> IpNetwork {
     format!("198.19.{client}.0/24").parse().unwrap()
 }
 
 fn neighbor(local: u8, remote: u8, port: u16, passive: bool, client: bool) -> NeighborSettings {
-    let mut session = SessionConfig::new(
-        ASN,
-        router_id(local),
-        loopback(remote),
-        ExpectedPeerAs::Exact(ASN),
-    );
-    session.passive = passive;
-    session.connect_retry = Duration::from_millis(300);
-    session.connect_retry_cap = Duration::from_secs(1);
-    session.hold_time = 9;
-    NeighborSettings {
-        session,
-        port,
-        transport: TransportSettings {
-            source_address: Some(loopback(local)),
-            ..Default::default()
-        },
-        route_reflector_client: client,
-        routing: NeighborRouting::open(),
-        description: None,
-        shutdown: false,
-    }
+    let mut settings = loopback::neighbor(local, remote, port, passive);
+    settings.route_reflector_client = client;
+    settings
 }
 
 fn start(
@@ -72,24 +45,12 @@ fn start(
     originate: Vec<IpNetwork>,
     cluster: bool,
 ) -> SpeakerHandle {
-    let mut rib = RibSettings::new(ASN, router_id(local));
+    let mut settings = config(local, port, neighbors);
     if cluster {
-        rib.cluster_id = Some(CLUSTER_ID);
+        settings.rib.cluster_id = Some(CLUSTER_ID);
     }
-    let config = SpeakerConfig {
-        local_as: ASN,
-        router_id: router_id(local),
-        listen: vec![SocketAddr::new(loopback(local), port)],
-        neighbors,
-        listen_ranges: vec![],
-        connection: Default::default(),
-        rib,
-        originate,
-        restarting: None,
-        stale_time: Duration::from_secs(360),
-        host_addresses: vec![],
-    };
-    speaker::spawn(config, Default::default()).unwrap().0
+    settings.originate = originate;
+    spawn(settings)
 }
 
 fn reflector(local: u8, port: u16) -> SpeakerHandle {

@@ -10,44 +10,15 @@
     reason = "test helpers outside #[test] functions: a panic is a failed test"
 )]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod loopback;
+
 use std::time::Duration;
 
-use bgp::rib::{RibSettings, RouteFilter};
-use bgp::session::{ExpectedPeerAs, SessionConfig};
-use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{
-    self, HostAddress, NeighborRouting, NeighborSettings, SpeakerConfig, SpeakerHandle,
-};
+use bgp::rib::RouteFilter;
+use bgp::speaker::{HostAddress, NeighborSettings, SpeakerHandle};
 use bgp::wire::NextHop;
 use ipnetwork::IpNetwork;
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
-}
-
-fn neighbor(local: u8, remote: u8, port: u16, passive: bool) -> NeighborSettings {
-    let mut session = SessionConfig::new(
-        64512,
-        Ipv4Addr::new(198, 18, 0, local),
-        loopback(remote),
-        ExpectedPeerAs::Exact(64512),
-    );
-    session.passive = passive;
-    session.connect_retry = Duration::from_millis(300);
-    NeighborSettings {
-        session,
-        port,
-        transport: TransportSettings {
-            source_address: Some(loopback(local)),
-            ..Default::default()
-        },
-        route_reflector_client: false,
-        routing: NeighborRouting::open(),
-        description: None,
-        shutdown: false,
-    }
-}
+use loopback::{config, loopback, neighbor, spawn};
 
 fn start(
     local: u8,
@@ -56,23 +27,13 @@ fn start(
     originate: &[&str],
     host_addresses: Vec<HostAddress>,
 ) -> SpeakerHandle {
-    let config = SpeakerConfig {
-        local_as: 64512,
-        router_id: Ipv4Addr::new(198, 18, 0, local),
-        listen: vec![SocketAddr::new(loopback(local), port)],
-        neighbors: vec![neighbor],
-        listen_ranges: vec![],
-        connection: Default::default(),
-        rib: RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, local)),
-        originate: originate
-            .iter()
-            .map(|prefix| prefix.parse().unwrap())
-            .collect(),
-        restarting: None,
-        stale_time: Duration::from_secs(360),
-        host_addresses,
-    };
-    speaker::spawn(config, Default::default()).unwrap().0
+    let mut settings = config(local, port, vec![neighbor]);
+    settings.originate = originate
+        .iter()
+        .map(|prefix| prefix.parse().unwrap())
+        .collect();
+    settings.host_addresses = host_addresses;
+    spawn(settings)
 }
 
 async fn learned(handle: &SpeakerHandle, prefix: &str) -> Option<NextHop> {

@@ -12,28 +12,22 @@
     reason = "test helpers outside #[test] functions: a panic is a failed test"
 )]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod loopback;
+
 use std::time::Duration;
 
-use bgp::rib::{RibSettings, RouteFilter};
-use bgp::session::{ExpectedPeerAs, SessionConfig};
-use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{
-    self, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig, SpeakerHandle,
-};
+use bgp::rib::RouteFilter;
+use bgp::speaker::{NeighborSettings, NeighborStatus, SpeakerHandle};
 use bgp::wire::{Family, GracefulRestart, GracefulRestartFamily};
 use ipnetwork::IpNetwork;
-
-const ASN: u32 = 64512;
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
-}
+use loopback::{config, spawn, wait};
 
 fn block(last: u8) -> IpNetwork {
     format!("198.19.{last}.0/24").parse().unwrap()
 }
 
+/// A neighbor with graceful restart (RFC 4724): `restart_time` announced,
+/// and with `restarting` the R and F bits set.
 fn neighbor(
     local: u8,
     remote: u8,
@@ -42,17 +36,10 @@ fn neighbor(
     restart_time: u16,
     restarting: bool,
 ) -> NeighborSettings {
-    let mut session = SessionConfig::new(
-        ASN,
-        Ipv4Addr::new(198, 18, 0, local),
-        loopback(remote),
-        ExpectedPeerAs::Exact(ASN),
-    );
-    session.passive = passive;
-    session.connect_retry = Duration::from_millis(200);
-    session.connect_retry_cap = Duration::from_millis(500);
-    session.hold_time = 9;
-    session.capabilities.graceful_restart = Some(GracefulRestart {
+    let mut settings = loopback::neighbor(local, remote, port, passive);
+    settings.session.connect_retry = Duration::from_millis(200);
+    settings.session.connect_retry_cap = Duration::from_millis(500);
+    settings.session.capabilities.graceful_restart = Some(GracefulRestart {
         restart_state: restarting,
         notification: true,
         restart_time,
@@ -64,35 +51,16 @@ fn neighbor(
             })
             .collect(),
     });
-    NeighborSettings {
-        session,
-        port,
-        transport: TransportSettings {
-            source_address: Some(loopback(local)),
-            ..Default::default()
-        },
-        route_reflector_client: false,
-        routing: NeighborRouting::open(),
-        description: None,
-        shutdown: false,
-    }
+    settings
 }
 
+/// A speaker originating its own block; `restarting` defers its
+/// advertisement for at most 30 s.
 fn start(local: u8, port: u16, neighbor: NeighborSettings, restarting: bool) -> SpeakerHandle {
-    let config = SpeakerConfig {
-        local_as: ASN,
-        router_id: Ipv4Addr::new(198, 18, 0, local),
-        listen: vec![SocketAddr::new(loopback(local), port)],
-        neighbors: vec![neighbor],
-        listen_ranges: vec![],
-        connection: Default::default(),
-        rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
-        originate: vec![block(local)],
-        restarting: restarting.then_some(Duration::from_secs(30)),
-        stale_time: Duration::from_secs(360),
-        host_addresses: vec![],
-    };
-    speaker::spawn(config, Default::default()).unwrap().0
+    let mut settings = config(local, port, vec![neighbor]);
+    settings.originate = vec![block(local)];
+    settings.restarting = restarting.then_some(Duration::from_secs(30));
+    spawn(settings)
 }
 
 async fn status(handle: &SpeakerHandle) -> NeighborStatus {
@@ -109,17 +77,6 @@ async fn holds(handle: &SpeakerHandle, prefix: IpNetwork) -> bool {
         .unwrap()
         .len()
         == 1
-}
-
-/// Polls until `condition` holds; the bound only turns a hang into a failure.
-async fn wait<F: AsyncFn() -> bool>(what: &str, condition: F) {
-    for _ in 0..200 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} never happened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,107 +13,45 @@
     reason = "test helpers outside #[test] functions: a panic is a failed test"
 )]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod loopback;
+
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use bgp::rib::RibSettings;
 use bgp::session::{ExpectedPeerAs, SessionConfig};
+use bgp::speaker::SpeakerHandle;
 use bgp::speaker::connection::ConnectionSettings;
-use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{
-    self, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig, SpeakerHandle,
-};
 use bgp::wire::{CodecContext, Message, Notification, framing};
 use bytes::BytesMut;
 use ipnetwork::IpNetwork;
+use loopback::{ASN, config, loopback, neighbor, spawn, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-
-const ASN: u32 = 64512;
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
-}
-
-fn neighbor(local: u8, remote: u8, port: u16, passive: bool) -> NeighborSettings {
-    let mut session = SessionConfig::new(
-        ASN,
-        Ipv4Addr::new(198, 18, 0, local),
-        loopback(remote),
-        ExpectedPeerAs::Exact(ASN),
-    );
-    session.passive = passive;
-    session.connect_retry = Duration::from_millis(300);
-    NeighborSettings {
-        session,
-        port,
-        transport: TransportSettings {
-            source_address: Some(loopback(local)),
-            ..Default::default()
-        },
-        route_reflector_client: false,
-        routing: NeighborRouting::open(),
-        description: None,
-        shutdown: false,
-    }
-}
 
 /// A speaker at 127.0.0.`local` with passive neighbors at each of `remotes`,
 /// originating `originate` prefixes, giving up on a peer that reads nothing
 /// for one second.
 fn start(local: u8, port: u16, remotes: &[u8], originate: Vec<IpNetwork>) -> SpeakerHandle {
-    let config = SpeakerConfig {
-        local_as: ASN,
-        router_id: Ipv4Addr::new(198, 18, 0, local),
-        listen: vec![SocketAddr::new(loopback(local), port)],
-        neighbors: remotes
-            .iter()
-            .map(|remote| neighbor(local, *remote, port, true))
-            .collect(),
-        listen_ranges: vec![],
-        // A second without progress, and small kernel buffers, so that a peer
-        // that stops reading is noticed after kilobytes, not megabytes
-        // (loopback's 64 KB segments fill default buffers slowly).
-        connection: ConnectionSettings {
-            send_hold_time: Duration::from_secs(1),
-            send_buffer_bytes: Some(16 * 1024),
-            ..Default::default()
-        },
-        rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
-        originate,
-        restarting: None,
-        stale_time: Duration::from_secs(360),
-        host_addresses: vec![],
+    let neighbors = remotes
+        .iter()
+        .map(|remote| neighbor(local, *remote, port, true))
+        .collect();
+    let mut settings = config(local, port, neighbors);
+    // A second without progress, and small kernel buffers, so that a peer
+    // that stops reading is noticed after kilobytes, not megabytes
+    // (loopback's 64 KB segments fill default buffers slowly).
+    settings.connection = ConnectionSettings {
+        send_hold_time: Duration::from_secs(1),
+        send_buffer_bytes: Some(16 * 1024),
+        ..Default::default()
     };
-    speaker::spawn(config, Default::default()).unwrap().0
+    settings.originate = originate;
+    spawn(settings)
 }
 
-async fn status(handle: &SpeakerHandle, address: u8) -> NeighborStatus {
-    handle
-        .neighbors()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|status| status.address == loopback(address))
-        .unwrap()
-}
-
-async fn wait_for(
-    handle: &SpeakerHandle,
-    address: u8,
-    what: &str,
-    condition: impl Fn(&NeighborStatus) -> bool,
-) {
-    let mut last = None;
-    for _ in 0..200 {
-        let current = status(handle, address).await;
-        if condition(&current) {
-            return;
-        }
-        last = Some(current);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("neighbor {address} never became {what}: {last:#?}");
+/// The status of the neighbor at 127.0.0.`address`.
+async fn status(handle: &SpeakerHandle, address: u8) -> bgp::speaker::NeighborStatus {
+    loopback::status(handle, address).await.unwrap()
 }
 
 /// A raw client from 127.0.0.`local` to the speaker, after exchanging OPENs
@@ -169,22 +107,11 @@ async fn notification_from(stream: &mut TcpStream) -> Option<Notification> {
 
 /// A well-behaved neighbor (another speaker) that must stay up.
 fn good_neighbor(local: u8, speaker: u8, port: u16) -> SpeakerHandle {
-    let mut settings = neighbor(local, speaker, port, false);
-    settings.session.passive = false;
-    let config = SpeakerConfig {
-        local_as: ASN,
-        router_id: Ipv4Addr::new(198, 18, 0, local),
-        listen: vec![SocketAddr::new(loopback(local), port)],
-        neighbors: vec![settings],
-        listen_ranges: vec![],
-        connection: Default::default(),
-        rib: RibSettings::new(ASN, Ipv4Addr::new(198, 18, 0, local)),
-        originate: vec![],
-        restarting: None,
-        stale_time: Duration::from_secs(360),
-        host_addresses: vec![],
-    };
-    speaker::spawn(config, Default::default()).unwrap().0
+    spawn(config(
+        local,
+        port,
+        vec![neighbor(local, speaker, port, false)],
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,86 +10,21 @@
     reason = "test helpers outside #[test] functions: a panic is a failed test"
 )]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
+mod loopback;
 
-use bgp::rib::RibSettings;
-use bgp::session::{ExpectedPeerAs, SessionConfig};
-use bgp::speaker::transport::TransportSettings;
-use bgp::speaker::{
-    self, ListenRangeSettings, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig,
-    SpeakerHandle,
-};
+use std::net::{IpAddr, Ipv4Addr};
 
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
-}
-
-fn neighbor(local: u8, remote: u8, port: u16, passive: bool) -> NeighborSettings {
-    let mut session = SessionConfig::new(
-        64512,
-        Ipv4Addr::new(198, 18, 0, local),
-        loopback(remote),
-        ExpectedPeerAs::Exact(64512),
-    );
-    session.passive = passive;
-    session.connect_retry = Duration::from_secs(1);
-    session.hold_time = 9;
-    NeighborSettings {
-        session,
-        port,
-        transport: TransportSettings {
-            source_address: Some(loopback(local)),
-            ..Default::default()
-        },
-        route_reflector_client: false,
-        routing: NeighborRouting::open(),
-        description: None,
-        shutdown: false,
-    }
-}
+use bgp::speaker::{ListenRangeSettings, NeighborSettings, SpeakerHandle};
+use loopback::{config, loopback, neighbor, spawn, wait, wait_for};
 
 fn speaker(
     local: u8,
     neighbors: Vec<NeighborSettings>,
     listen_ranges: Vec<ListenRangeSettings>,
 ) -> SpeakerHandle {
-    let config = SpeakerConfig {
-        local_as: 64512,
-        router_id: Ipv4Addr::new(198, 18, 0, local),
-        listen: vec![SocketAddr::new(loopback(local), 0)],
-        neighbors,
-        listen_ranges,
-        connection: Default::default(),
-        rib: RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, local)),
-        originate: vec![],
-        restarting: None,
-        stale_time: Duration::from_secs(360),
-        host_addresses: vec![],
-    };
-    speaker::spawn(config, Default::default()).unwrap().0
-}
-
-/// Polls until `condition` holds for the neighbor at `address`; the bound
-/// only turns a hang into a failure with the last status in the message.
-async fn wait_for(
-    handle: &SpeakerHandle,
-    address: IpAddr,
-    what: &str,
-    condition: impl Fn(&NeighborStatus) -> bool,
-) {
-    let mut last = None;
-    for _ in 0..300 {
-        let neighbors = handle.neighbors().await.unwrap();
-        last = neighbors
-            .into_iter()
-            .find(|status| status.address == address);
-        if last.as_ref().is_some_and(&condition) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("neighbor {address} never became {what}; last status: {last:#?}");
+    let mut settings = config(local, 0, neighbors);
+    settings.listen_ranges = listen_ranges;
+    spawn(settings)
 }
 
 #[tokio::test]
@@ -98,11 +33,11 @@ async fn two_speakers_establish_and_a_shutdown_communication_reaches_the_other_s
     let port = first.listening()[0].port();
     let second = speaker(2, vec![neighbor(2, 1, port, false)], vec![]);
 
-    wait_for(&first, loopback(2), "Established", |status| {
+    wait_for(&first, 2, "Established", |status| {
         status.state == "Established"
     })
     .await;
-    wait_for(&second, loopback(1), "Established", |status| {
+    wait_for(&second, 1, "Established", |status| {
         status.state == "Established"
     })
     .await;
@@ -117,7 +52,7 @@ async fn two_speakers_establish_and_a_shutdown_communication_reaches_the_other_s
             .await
             .unwrap()
     );
-    wait_for(&second, loopback(1), "told of the shutdown", |status| {
+    wait_for(&second, 1, "told of the shutdown", |status| {
         status.state != "Established"
             && status
                 .last_error
@@ -130,7 +65,7 @@ async fn two_speakers_establish_and_a_shutdown_communication_reaches_the_other_s
     assert_eq!(status.state, "Idle");
 
     assert!(first.enable_neighbor(loopback(2)).await.unwrap());
-    wait_for(&first, loopback(2), "Established again", |status| {
+    wait_for(&first, 2, "Established again", |status| {
         status.state == "Established"
     })
     .await;
@@ -151,11 +86,11 @@ async fn unknown_addresses_are_refused_and_listen_ranges_accept_dynamic_neighbor
     // 127.0.0.17 is inside: it becomes a dynamic neighbor.
     let member = speaker(17, vec![neighbor(17, 10, port, false)], vec![]);
 
-    wait_for(&hub, loopback(17), "Established", |status| {
+    wait_for(&hub, 17, "Established", |status| {
         status.state == "Established" && status.dynamic
     })
     .await;
-    wait_for(&member, loopback(10), "Established", |status| {
+    wait_for(&member, 10, "Established", |status| {
         status.state == "Established"
     })
     .await;
@@ -170,14 +105,8 @@ async fn unknown_addresses_are_refused_and_listen_ranges_accept_dynamic_neighbor
 
     // When the member stops, the dynamic neighbor disappears from the hub.
     member.stop(Some("leaving".into())).await.unwrap();
-    for _ in 0..100 {
-        if hub.neighbors().await.unwrap().is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "the dynamic neighbor stayed: {:#?}",
-        hub.neighbors().await.unwrap()
-    );
+    wait("the dynamic neighbor gone from the hub", async || {
+        hub.neighbors().await.unwrap().is_empty()
+    })
+    .await;
 }
