@@ -12,65 +12,24 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
+mod support;
+
 use serde_json::Value;
-
-/// A daemon process, killed (by its pid) if the test ends early.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    config: PathBuf,
-    log: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- log of {}:\n{}",
-                self.config.display(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
+use support::Daemon;
 
 fn directory(test: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("podroute-daemon-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
+    support::directory("daemon", test)
 }
 
-/// The end of every test config: its own socket, no metrics listener, and
-/// `[fib] enabled = false`, because these daemons run on the host, whose
-/// routing table is not theirs to change (the netlink tests use namespaces).
 fn tail(socket: &Path) -> String {
-    format!("[fib]\nenabled = false\n\n[api]\nsocket = {socket:?}\nmetrics = \"\"\n")
+    support::tail(socket, None)
 }
 
 fn start(directory: &Path, name: &str, config: &str) -> Daemon {
-    let config_path = directory.join(format!("{name}.toml"));
-    let socket = directory.join(format!("{name}.sock"));
-    let log = directory.join(format!("{name}.log"));
-    std::fs::write(&config_path, format!("{config}\n{}", tail(&socket))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_podroute"))
-        .args(["daemon", "--config"])
-        .arg(&config_path)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let daemon = Daemon {
-        child,
-        socket,
-        config: config_path,
-        log,
-    };
+    let daemon = support::spawn(directory, name, config, None);
     wait(&daemon, "the control socket", |_| daemon.socket.exists());
     daemon
 }

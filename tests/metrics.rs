@@ -16,80 +16,27 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
+mod support;
+
 use serde_json::Value;
-
-/// A daemon process, killed (by its pid) when the test ends.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    metrics: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- log of {}:\n{}",
-                self.log.display(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
+use support::Daemon;
 
 fn directory(test: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("podroute-metrics-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-/// Writes `name.toml` (the router part plus the FIB and API tail) and
-/// starts the daemon on it; returns the process and its log path.
-fn spawn(
-    directory: &Path,
-    name: &str,
-    router: &str,
-    metrics: SocketAddr,
-) -> (Child, PathBuf, PathBuf) {
-    let config = directory.join(format!("{name}.toml"));
-    let socket = directory.join(format!("{name}.sock"));
-    let log = directory.join(format!("{name}.log"));
-    std::fs::write(
-        &config,
-        format!(
-            "{router}\n[fib]\nenabled = false\n\n[api]\nsocket = {socket:?}\nmetrics = \"{metrics}\"\n"
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_podroute"))
-        .args(["daemon", "--config"])
-        .arg(&config)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    (child, socket, log)
+    support::directory("metrics", test)
 }
 
 fn start(directory: &Path, name: &str, router: &str, metrics: &str) -> Daemon {
-    let metrics: SocketAddr = metrics.parse().unwrap();
-    let (child, socket, log) = spawn(directory, name, router, metrics);
-    let daemon = Daemon {
-        child,
-        socket,
-        metrics,
-        log,
-    };
+    let daemon = support::spawn(directory, name, router, Some(metrics.parse().unwrap()));
     // The metrics listener is bound before the control socket exists.
     wait("the control socket", || daemon.socket.exists());
     daemon
+}
+
+/// The daemon's metrics address.
+fn metrics(daemon: &Daemon) -> SocketAddr {
+    daemon.metrics.unwrap()
 }
 
 /// Polls a condition; the bound only turns a hang into a failure.
@@ -181,10 +128,10 @@ fn a_pair_scrapes_established_and_is_ready() {
     const STATE: &str =
         r#"podroute_neighbor_state{neighbor="127.0.0.62",remote_asn="64512",state="Established"}"#;
     wait("Established in /metrics", || {
-        sample(&get(first.metrics, "/metrics").2, STATE).as_deref() == Some("1")
+        sample(&get(metrics(&first), "/metrics").2, STATE).as_deref() == Some("1")
     });
 
-    let (status, head, text) = get(first.metrics, "/metrics");
+    let (status, head, text) = get(metrics(&first), "/metrics");
     assert_eq!(status, 200);
     assert!(
         head.to_ascii_lowercase()
@@ -226,17 +173,17 @@ fn a_pair_scrapes_established_and_is_ready() {
         "metrics missing from docs/metrics.md: {undocumented:?}"
     );
 
-    let (status, _, body) = get(first.metrics, "/healthz");
+    let (status, _, body) = get(metrics(&first), "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 
-    let (status, _, body) = get(first.metrics, "/readyz");
+    let (status, _, body) = get(metrics(&first), "/readyz");
     assert_eq!(status, 200, "{body}");
     let readiness: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(readiness["ready"], true);
     assert_eq!(readiness["missing"], Value::Array(Vec::new()));
     assert_eq!(readiness["fib"]["state"], "disabled");
 
-    let (status, _, _) = get(first.metrics, "/nothing-here");
+    let (status, _, _) = get(metrics(&first), "/nothing-here");
     assert_eq!(status, 404);
 }
 
@@ -268,7 +215,7 @@ passive = true
 shutdown = true
 "#;
     let daemon = start(&directory, "lonely", router, "127.0.0.63:9179");
-    let (status, _, body) = get(daemon.metrics, "/readyz");
+    let (status, _, body) = get(metrics(&daemon), "/readyz");
     assert_eq!(status, 503, "{body}");
     let readiness: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(readiness["ready"], false);
@@ -285,9 +232,9 @@ shutdown = true
     assert!(missing.contains("127.0.0.64"), "{missing}");
 
     // Not ready is not unhealthy.
-    let (status, _, _) = get(daemon.metrics, "/healthz");
+    let (status, _, _) = get(metrics(&daemon), "/healthz");
     assert_eq!(status, 200);
-    let (_, _, text) = get(daemon.metrics, "/metrics");
+    let (_, _, text) = get(metrics(&daemon), "/metrics");
     assert_eq!(
         sample(
             &text,
@@ -310,13 +257,13 @@ asn = 64512
 router_id = "198.18.0.6"
 listen = ["127.0.0.66:1791"]
 "#;
-    let (mut child, socket, log) = spawn(&directory, "taken", router, address);
-    let status = child.wait().unwrap();
+    let mut daemon = support::spawn(&directory, "taken", router, Some(address));
+    let status = daemon.child.wait().unwrap();
     assert!(!status.success());
-    let stderr = std::fs::read_to_string(&log).unwrap();
+    let stderr = std::fs::read_to_string(&daemon.log).unwrap();
     assert!(
         stderr.contains("[api] metrics") && stderr.contains(&address.to_string()),
         "{stderr}"
     );
-    assert!(!socket.exists(), "nothing was left behind");
+    assert!(!daemon.socket.exists(), "nothing was left behind");
 }
