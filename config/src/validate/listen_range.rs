@@ -7,9 +7,9 @@
 //! lets an operator pin settings for one peer of a dynamic range.
 
 use super::neighbor::password_value;
-use super::policy::policy_reference;
+use super::policy::import_and_export;
 use super::{Checker, indexed};
-use crate::model::{BuiltinPolicy, ListenRange, Policy};
+use crate::model::{ListenRange, Policy};
 use crate::raw::RawListenRange;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
@@ -50,24 +50,13 @@ pub(crate) fn listen_ranges(
             .password
             .as_ref()
             .and_then(|password| password_value(checker, password, &field("password")));
-        let default_policy = if internal {
-            BuiltinPolicy::All
-        } else {
-            BuiltinPolicy::None
-        };
-        let import = policy_reference(
+        let (import, export) = import_and_export(
             checker,
             range_table.import.as_ref(),
-            &field("import"),
-            policies,
-            default_policy,
-        );
-        let export = policy_reference(
-            checker,
             range_table.export.as_ref(),
-            &field("export"),
+            &field,
             policies,
-            default_policy,
+            internal,
         );
         let max_neighbors = range_table.max_neighbors.as_ref().and_then(|most| {
             checker.integer(

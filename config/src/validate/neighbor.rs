@@ -5,11 +5,9 @@
 //! RFC 8212 defaults for eBGP). The typed result feeds the speaker's
 //! session list.
 
-use super::policy::policy_reference;
+use super::policy::import_and_export;
 use super::{Checker, indexed};
-use crate::model::{
-    AddPath, BuiltinPolicy, Family, MaxPrefixAction, MaxPrefixes, Neighbor, NextHopMode, Policy,
-};
+use crate::model::{AddPath, Family, MaxPrefixAction, MaxPrefixes, Neighbor, NextHopMode, Policy};
 use crate::raw::{RawAddPath, RawMaxPrefixes, RawNeighbor};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -181,24 +179,13 @@ fn neighbor(
         179u16,
     );
     let families = families(checker, raw.families.as_ref(), &field("families"));
-    let default_policy = if internal {
-        BuiltinPolicy::All
-    } else {
-        BuiltinPolicy::None
-    };
-    let import = policy_reference(
+    let (import, export) = import_and_export(
         checker,
         raw.import.as_ref(),
-        &field("import"),
-        policies,
-        default_policy,
-    );
-    let export = policy_reference(
-        checker,
         raw.export.as_ref(),
-        &field("export"),
+        &field,
         policies,
-        default_policy,
+        internal,
     );
     let add_path = raw
         .add_path

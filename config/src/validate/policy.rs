@@ -462,6 +462,27 @@ fn neighbor_prefixes(
 
 /// Resolves an `import` / `export` reference, reporting an undefined name at
 /// the referencing key. Returns the name to store (the default when unset).
+/// A peer's import and export policies, checked against the defined ones.
+/// Unset, they default to `all` for iBGP and to `none` for eBGP, which then
+/// exchanges nothing until a policy is named (RFC 8212 §2).
+pub(crate) fn import_and_export(
+    checker: &mut Checker<'_>,
+    import: Option<&Spanned<String>>,
+    export: Option<&Spanned<String>>,
+    field: &dyn Fn(&str) -> String,
+    policies: &BTreeMap<String, Policy>,
+    internal: bool,
+) -> (String, String) {
+    let default = if internal {
+        BuiltinPolicy::All
+    } else {
+        BuiltinPolicy::None
+    };
+    let import = policy_reference(checker, import, &field("import"), policies, default);
+    let export = policy_reference(checker, export, &field("export"), policies, default);
+    (import, export)
+}
+
 pub(crate) fn policy_reference(
     checker: &mut Checker<'_>,
     raw: Option<&Spanned<String>>,
