@@ -12,12 +12,15 @@
 //! possible with `async fn` in traits today; one allocation per call (and
 //! per batch) is negligible next to a netlink round trip.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use ipnetwork::IpNetwork;
 
 use crate::error::FibError;
+use crate::netlink::nexthop::{GatewayRemoval, RouteObject};
 use crate::route::{FibChange, Route};
 
 /// A boxed, sendable future returned by [`Fib`] methods.
@@ -45,4 +48,26 @@ pub trait Fib: Send + Sync {
     /// index `i` belongs to `changes[i]`. Changes are applied in order, so a
     /// later change to the same prefix wins.
     fn apply(&self, changes: Vec<FibChange>) -> FibFuture<'_, Vec<Result<(), FibError>>>;
+
+    /// `gateway` is gone for good: every route of ours through it loses that
+    /// next hop (a route whose only next hop it was is removed), in as few
+    /// kernel operations as this FIB can manage. `Ok(None)` means this FIB
+    /// has no faster way than one change per route, and did nothing: the
+    /// caller's per-prefix changes do the work instead.
+    ///
+    /// A FIB with kernel nexthop objects replaces each group holding the
+    /// gateway once, so every route using the group fails over together.
+    fn fail_gateway(
+        &self,
+        gateway: IpAddr,
+    ) -> FibFuture<'_, Result<Option<GatewayRemoval>, FibError>> {
+        let _ = gateway;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The kernel nexthop object each of our routes forwards through, by
+    /// prefix; empty when this FIB does not use objects.
+    fn route_objects(&self) -> FibFuture<'_, BTreeMap<IpNetwork, RouteObject>> {
+        Box::pin(async { BTreeMap::new() })
+    }
 }

@@ -38,7 +38,7 @@ pub use kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 pub use memory::{Effect, JournalEntry, JournalOperation, MemoryFib};
 pub use netlink::{
     GatewayRemoval, InterfaceAddress, NetlinkFib, NetlinkFibConfig, NexthopObjects, Notification,
-    RouteEvent, RouteEventKind, RouteMonitor,
+    RouteEvent, RouteEventKind, RouteMonitor, RouteObject,
 };
 pub use reconcile::reconcile;
 pub use resolve::{Resolution, resolve_next_hop};

@@ -8,12 +8,14 @@
 //! survive: refusals, and routes of other protocols in the way.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
 use ipnetwork::IpNetwork;
 
 use crate::error::{FibError, FibErrorKind, Operation};
 use crate::fib::{Fib, FibFuture};
+use crate::netlink::GatewayRemoval;
 use crate::route::{FibChange, Route, normalize_prefix};
 
 /// What a successful operation did to the table.
@@ -42,6 +44,9 @@ pub enum JournalOperation {
     Remove(IpNetwork),
     /// `list_owned()`.
     List,
+    /// `fail_gateway(gateway)` on a FIB made with
+    /// [`MemoryFib::with_gateway_removal`].
+    FailGateway(IpAddr),
 }
 
 /// One operation seen by a [`MemoryFib`], in arrival order.
@@ -79,6 +84,9 @@ struct State {
 pub struct MemoryFib {
     table: u32,
     metric: u32,
+    /// Models a FIB with nexthop objects: `fail_gateway` takes the gateway
+    /// out of every route at once instead of answering `None`.
+    gateway_removal: bool,
     state: Mutex<State>,
 }
 
@@ -95,8 +103,52 @@ impl MemoryFib {
         MemoryFib {
             table: 254,
             metric: 20,
+            gateway_removal: false,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// An empty table whose `fail_gateway` acts like a FIB with kernel
+    /// nexthop objects: one journaled operation takes the gateway out of
+    /// every route (a route left with no next hop is removed).
+    pub fn with_gateway_removal() -> Self {
+        MemoryFib {
+            gateway_removal: true,
+            ..Self::new()
+        }
+    }
+
+    fn remove_gateway_locked(state: &mut State, gateway: IpAddr) -> GatewayRemoval {
+        let mut removal = GatewayRemoval {
+            kernel_operations: 1,
+            ..GatewayRemoval::default()
+        };
+        let affected: Vec<Route> = state
+            .routes
+            .values()
+            .filter(|route| route.next_hops().iter().any(|hop| hop.gateway == gateway))
+            .cloned()
+            .collect();
+        for route in affected {
+            let remaining = route
+                .next_hops()
+                .iter()
+                .filter(|hop| hop.gateway != gateway)
+                .cloned()
+                .collect();
+            match Route::unicast(route.prefix(), remaining) {
+                Ok(shrunk) => {
+                    state.routes.insert(route.prefix(), shrunk);
+                    removal.routes_changed += 1;
+                    removal.changed_prefixes.push(route.prefix());
+                }
+                Err(_) => {
+                    state.routes.remove(&route.prefix());
+                    removal.routes_removed.push(route.prefix());
+                }
+            }
+        }
+        removal
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -259,6 +311,29 @@ impl Fib for MemoryFib {
                 .collect()
         })
     }
+
+    fn fail_gateway(
+        &self,
+        gateway: IpAddr,
+    ) -> FibFuture<'_, Result<Option<GatewayRemoval>, FibError>> {
+        Box::pin(async move {
+            if !self.gateway_removal {
+                return Ok(None);
+            }
+            let mut state = self.state();
+            let removal = Self::remove_gateway_locked(&mut state, gateway);
+            let effect = if removal.routes_changed == 0 && removal.routes_removed.is_empty() {
+                Effect::Unchanged
+            } else {
+                Effect::Updated
+            };
+            state.journal.push(JournalEntry {
+                operation: JournalOperation::FailGateway(gateway),
+                result: Ok(effect),
+            });
+            Ok(Some(removal))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +401,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fib.snapshot().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn gateway_failure_is_one_operation_only_when_modelled() {
+        let plain = MemoryFib::new();
+        plain
+            .replace(route("198.19.1.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
+        let gateway: IpAddr = "198.18.0.2".parse().unwrap();
+        assert_eq!(plain.fail_gateway(gateway).await.unwrap(), None);
+        assert_eq!(plain.snapshot().len(), 1);
+
+        let objects = MemoryFib::with_gateway_removal();
+        let ecmp = Route::unicast(
+            network("198.19.2.0/24"),
+            vec![
+                NextHop::via("198.18.0.2".parse().unwrap()),
+                NextHop::via("198.18.0.3".parse().unwrap()),
+            ],
+        )
+        .unwrap();
+        objects.replace(ecmp).await.unwrap();
+        objects
+            .replace(route("198.19.1.0/24", "198.18.0.2"))
+            .await
+            .unwrap();
+        objects
+            .replace(route("198.19.3.0/24", "198.18.0.3"))
+            .await
+            .unwrap();
+        objects.take_journal();
+        let removal = objects.fail_gateway(gateway).await.unwrap().unwrap();
+        assert_eq!(removal.routes_changed, 1);
+        assert_eq!(removal.routes_removed, vec![network("198.19.1.0/24")]);
+        assert_eq!(
+            objects.snapshot(),
+            vec![
+                route("198.19.2.0/24", "198.18.0.3"),
+                route("198.19.3.0/24", "198.18.0.3")
+            ]
+        );
+        assert_eq!(objects.take_journal().len(), 1);
     }
 
     #[tokio::test]

@@ -34,6 +34,7 @@ pub mod nexthop_message;
 pub mod nexthop_registry;
 pub mod transport;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -45,12 +46,15 @@ use crate::kernel_route::KernelRoute;
 use crate::route::{FibChange, Route};
 use apply::{apply_blocking, dump_routes};
 use encode::Stamp;
-use nexthop::{ObjectState, apply_with_objects, list_owned_resolving_objects};
+use nexthop::{
+    ObjectState, apply_with_objects, list_owned_adopting, list_owned_resolving_objects,
+    probe_objects,
+};
 use transport::Transport;
 
 pub use addresses::InterfaceAddress;
 pub use monitor::{Notification, RouteEvent, RouteEventKind, RouteMonitor};
-pub use nexthop::{GatewayRemoval, NexthopObjects};
+pub use nexthop::{GatewayRemoval, NexthopObjects, RouteObject};
 
 /// Where and how podroute's routes live in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +141,28 @@ impl NetlinkFib {
             Arc::new(Mutex::new(ObjectState::new(config.protocol, range))),
         ));
         Ok(fib)
+    }
+
+    /// Asks the kernel whether it accepts nexthop objects (see
+    /// [`NetlinkFib::with_nexthop_objects`]) by creating and deleting one
+    /// blackhole object in our range. `Ok` also when object mode is off.
+    /// `Err(errno)`: the kernel refused (e.g. `EOPNOTSUPP` before Linux
+    /// 5.3); build the FIB with [`NetlinkFib::new`] instead.
+    pub async fn probe_nexthop_objects(&self) -> Result<(), i32> {
+        let Some((range, _)) = self.objects else {
+            return Ok(());
+        };
+        let transport = Arc::clone(&self.transport);
+        let protocol = self.config.protocol;
+        match tokio::task::spawn_blocking(move || {
+            probe_objects(&mut lock(&transport), protocol, range)
+        })
+        .await
+        {
+            Ok(result) => result,
+            // The probe's thread died: treat the kernel as unable (EIO).
+            Err(_) => Err(5),
+        }
     }
 
     /// The nexthop object id range, when object mode is on.
@@ -279,7 +305,10 @@ fn remove_gateway_per_route(
     for (change, result) in changes.iter().zip(results) {
         result?;
         match change {
-            FibChange::Replace(_) => removal.routes_changed += 1,
+            FibChange::Replace(route) => {
+                removal.routes_changed += 1;
+                removal.changed_prefixes.push(route.prefix());
+            }
             FibChange::Remove(prefix) => removal.routes_removed.push(*prefix),
         }
     }
@@ -328,13 +357,47 @@ impl Fib for NetlinkFib {
     fn list_owned(&self) -> FibFuture<'_, Result<Vec<Route>, FibError>> {
         let transport = Arc::clone(&self.transport);
         let config = self.config;
+        let objects = self.objects.as_ref().map(|(_, state)| Arc::clone(state));
         Box::pin(run_blocking(Operation::List, None, move || {
             let mut transport = lock(&transport);
-            list_owned_resolving_objects(&mut transport, config)
+            match objects {
+                // Listing is adoption or resync: the registry is rebuilt
+                // and objects nothing uses are deleted on the way.
+                Some(state) => list_owned_adopting(&mut transport, config, &mut lock(&state)),
+                None => list_owned_resolving_objects(&mut transport, config),
+            }
         }))
     }
 
     fn apply(&self, changes: Vec<FibChange>) -> FibFuture<'_, Vec<Result<(), FibError>>> {
         Box::pin(self.execute(changes))
+    }
+
+    /// With objects, [`NetlinkFib::remove_gateway`]; without, `Ok(None)`:
+    /// per-route replacement is no faster than the caller's own changes.
+    fn fail_gateway(
+        &self,
+        gateway: IpAddr,
+    ) -> FibFuture<'_, Result<Option<GatewayRemoval>, FibError>> {
+        Box::pin(async move {
+            if self.objects.is_none() {
+                return Ok(None);
+            }
+            self.remove_gateway(gateway).await.map(Some)
+        })
+    }
+
+    fn route_objects(&self) -> FibFuture<'_, BTreeMap<IpNetwork, RouteObject>> {
+        let objects = self.objects.as_ref().map(|(_, state)| Arc::clone(state));
+        Box::pin(async move {
+            let Some(state) = objects else {
+                return BTreeMap::new();
+            };
+            // A batch holds the registry while the kernel works: wait for
+            // it off the runtime's threads.
+            tokio::task::spawn_blocking(move || nexthop::route_objects(&lock(&state)))
+                .await
+                .unwrap_or_default()
+        })
     }
 }

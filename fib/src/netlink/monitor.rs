@@ -15,6 +15,7 @@ use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use netlink_packet_core::{NLM_F_REPLACE, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::route::RouteAttribute;
 use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::constants::{RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE};
 use serde::Serialize;
@@ -54,6 +55,11 @@ pub struct RouteEvent {
     pub kind: RouteEventKind,
     /// The route as the kernel describes it (protocol and table included).
     pub route: KernelRoute,
+    /// `RTA_NH_ID`: the nexthop object the route forwards through, if any.
+    /// With `net.ipv4.nexthop_compat_mode = 1` (the default) the kernel
+    /// also expands the object into `route.next_hops`; with 0 it does not,
+    /// and `route.next_hops` is empty for an object route.
+    pub nexthop_id: Option<u32>,
 }
 
 /// Receive buffer asked for by [`RouteMonitor::open`].
@@ -111,8 +117,19 @@ impl RouteMonitor {
                 }
                 _ => continue,
             };
+            let nexthop_id = body
+                .attributes
+                .iter()
+                .find_map(|attribute| match attribute {
+                    RouteAttribute::NhId(id) => Some(*id),
+                    _ => None,
+                });
             if let Some(route) = kernel_route(&body) {
-                return Some(Notification::Route(RouteEvent { kind, route }));
+                return Some(Notification::Route(RouteEvent {
+                    kind,
+                    route,
+                    nexthop_id,
+                }));
             }
         }
         None

@@ -41,8 +41,8 @@ use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 
 use super::apply::{apply_prepared, resolve_interfaces};
 use super::nexthop_message::{
-    NexthopBody, NexthopObject, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, decode_nexthop,
-    delete_nexthop, dump_nexthops, new_nexthop,
+    GroupMember, NexthopBody, NexthopObject, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP,
+    decode_nexthop, delete_nexthop, dump_nexthops, new_blackhole_nexthop, new_nexthop,
 };
 use super::nexthop_registry::{Member, Registry, normalize};
 use super::transport::{RawRequest, Transport};
@@ -81,11 +81,25 @@ impl Default for NexthopObjects {
 pub struct GatewayRemoval {
     /// Routes that lost the gateway and still forward through the rest.
     pub routes_changed: usize,
+    /// Those routes' prefixes, sorted: a caller keeping its own picture of
+    /// the kernel updates exactly these (and `routes_removed`).
+    pub changed_prefixes: Vec<IpNetwork>,
     /// Routes whose every next hop was the gateway, now removed.
     pub routes_removed: Vec<IpNetwork>,
     /// Kernel requests sent to get there (objects replaced or deleted,
     /// routes replaced or deleted; dumps not counted).
     pub kernel_operations: usize,
+}
+
+/// The nexthop object one of our routes forwards through, for
+/// `podroute fib`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteObject {
+    /// `RTA_NH_ID` of the route: a single-gateway object or a group.
+    pub id: u32,
+    /// The group's members (single-gateway objects and their ECMP
+    /// weights); empty when the route uses a single-gateway object.
+    pub group: Vec<GroupMember>,
 }
 
 /// The mutable state of object mode, kept beside the socket.
@@ -102,6 +116,81 @@ impl ObjectState {
             synced: false,
         }
     }
+}
+
+/// Asks the kernel whether it takes nexthop objects: creates a blackhole
+/// object at a free id of `range`, stamped with our protocol, and deletes
+/// it again. `Err(errno)` is the kernel's refusal (`EOPNOTSUPP` before
+/// Linux 5.3, `EINVAL` where the message type is unknown); the caller then
+/// installs plain routes.
+pub(crate) fn probe_objects(
+    transport: &mut Transport,
+    protocol: u8,
+    range: NexthopObjects,
+) -> Result<(), i32> {
+    let taken: BTreeSet<u32> = dump_objects(transport)
+        .map_err(|error| error.errno().unwrap_or(5))?
+        .iter()
+        .map(|object| object.id)
+        .collect();
+    let id = (range.first_id..=range.last_id)
+        .rev()
+        .find(|id| !taken.contains(id))
+        .ok_or(28)?;
+    let create = RawRequest {
+        message_type: RTM_NEWNEXTHOP,
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        payload: new_blackhole_nexthop(id, protocol),
+    };
+    let answers = transport.execute_raw(vec![create]).map_err(|_| 5)?;
+    if let Some(Err(errno)) = answers.first() {
+        return Err(*errno);
+    }
+    let delete = RawRequest {
+        message_type: RTM_DELNEXTHOP,
+        flags: 0,
+        payload: delete_nexthop(id),
+    };
+    // The object is ours and unused; failing to delete it only leaves one
+    // blackhole object that the next adoption collects.
+    let _ = transport.execute_raw(vec![delete]);
+    Ok(())
+}
+
+/// `list_owned` in object mode: the same answer as
+/// [`list_owned_resolving_objects`], and on the way the registry is
+/// rebuilt from the same dumps and every object of ours that no route uses
+/// (left by a previous run, or by a failure) is deleted, so adoption and
+/// resyncs never leak objects.
+pub(crate) fn list_owned_adopting(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+    state: &mut ObjectState,
+) -> Result<Vec<Route>, FibError> {
+    let objects = dump_objects(transport)?;
+    let routes = dump_owned(transport, config)?;
+    let using: Vec<(IpNetwork, u32)> = routes
+        .iter()
+        .filter_map(|(route, id)| Some((route.prefix, (*id)?)))
+        .collect();
+    state.registry.rebuild(&objects, &using);
+    state.synced = true;
+    delete_unused(transport, state);
+    let by_id: BTreeMap<u32, NexthopObject> = objects
+        .into_iter()
+        .map(|object| (object.id, object))
+        .collect();
+    Ok(resolve_routes(routes, &by_id))
+}
+
+/// The objects our routes use, from the registry.
+pub(crate) fn route_objects(state: &ObjectState) -> BTreeMap<IpNetwork, RouteObject> {
+    state
+        .registry
+        .route_objects()
+        .into_iter()
+        .map(|(prefix, (id, group))| (prefix, RouteObject { id, group }))
+        .collect()
 }
 
 fn list_error(error: impl ToString) -> FibError {
@@ -208,17 +297,26 @@ pub(crate) fn list_owned_resolving_objects(
     } else {
         BTreeMap::new()
     };
+    Ok(resolve_routes(routes, &objects))
+}
+
+/// Our dumped routes as [`Route`]s, object routes resolved through
+/// `objects`, sorted.
+fn resolve_routes(
+    routes: Vec<(KernelRoute, Option<u32>)>,
+    objects: &BTreeMap<u32, NexthopObject>,
+) -> Vec<Route> {
     let mut owned: Vec<Route> = routes
         .into_iter()
         .filter_map(|(mut route, object)| {
             if let Some(id) = object {
-                route.next_hops = object_next_hops(id, &objects);
+                route.next_hops = object_next_hops(id, objects);
             }
             route.to_owned_route().and_then(Result::ok)
         })
         .collect();
     owned.sort();
-    Ok(owned)
+    owned
 }
 
 /// Rebuilds the registry from the kernel when it is not known to match.
@@ -473,7 +571,7 @@ pub(crate) fn remove_gateway_with_objects(
     ensure_synced(transport, config, state)?;
     let plan = state.registry.remove_gateway(gateway);
     let replaced: BTreeSet<u32> = plan.replacements.iter().map(|object| object.id).collect();
-    let routes_changed = state.registry.routes_using(&replaced);
+    let changed_prefixes = state.registry.prefixes_using(&replaced);
     let requests: Vec<RawRequest> = plan
         .replacements
         .iter()
@@ -516,7 +614,8 @@ pub(crate) fn remove_gateway_with_objects(
     }
     operations = operations.saturating_add(delete_unused(transport, state));
     Ok(GatewayRemoval {
-        routes_changed,
+        routes_changed: changed_prefixes.len(),
+        changed_prefixes,
         routes_removed,
         kernel_operations: operations,
     })

@@ -40,7 +40,7 @@ const HEADER_BYTES: usize = 8;
 const GROUP_ENTRY_BYTES: usize = 8;
 
 /// One member of a multipath group: another object's id and its share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct GroupMember {
     /// `nexthop_grp.id`: a single-gateway object.
     pub id: u32,
@@ -123,6 +123,16 @@ pub fn new_nexthop(object: &NexthopObject) -> Vec<u8> {
         }
         NexthopBody::Other => header(AF_UNSPEC, object.protocol),
     }
+}
+
+/// `RTM_NEWNEXTHOP` payload for a blackhole object (`NHA_BLACKHOLE`):
+/// forwards nothing, needs no interface, so creating one is the cheapest
+/// way to ask the kernel whether it accepts nexthop objects at all.
+pub fn new_blackhole_nexthop(id: u32, protocol: u8) -> Vec<u8> {
+    let mut payload = header(AF_INET, protocol);
+    push_attribute(&mut payload, NHA_ID, &id.to_ne_bytes());
+    push_attribute(&mut payload, NHA_BLACKHOLE, &[]);
+    payload
 }
 
 /// `RTM_DELNEXTHOP` payload for `id`. The kernel insists on an all-zero

@@ -422,6 +422,30 @@ impl Registry {
         plan
     }
 
+    /// Every route using an object, with the object's id and, for a
+    /// group, its members (empty for a single gateway), by prefix.
+    pub fn route_objects(&self) -> BTreeMap<IpNetwork, (u32, Vec<GroupMember>)> {
+        self.routes
+            .iter()
+            .map(|(prefix, id)| {
+                let members = match self.objects.get(id).map(|entry| &entry.body) {
+                    Some(NexthopBody::Group(members)) => members.clone(),
+                    _ => Vec::new(),
+                };
+                (*prefix, (*id, members))
+            })
+            .collect()
+    }
+
+    /// The prefixes of our routes using one of `ids`, sorted.
+    pub fn prefixes_using(&self, ids: &BTreeSet<u32>) -> Vec<IpNetwork> {
+        self.routes
+            .iter()
+            .filter(|(_, id)| ids.contains(id))
+            .map(|(prefix, _)| *prefix)
+            .collect()
+    }
+
     /// How many of our routes use one of `ids`.
     pub fn routes_using(&self, ids: &BTreeSet<u32>) -> usize {
         self.routes.values().filter(|id| ids.contains(id)).count()
