@@ -59,6 +59,7 @@ pub(crate) struct RawFib {
     pub protocol: Option<Spanned<i64>>,
     pub keep_on_shutdown: Option<bool>,
     pub sweep_delay: Option<Spanned<i64>>,
+    pub nexthop_objects: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -82,6 +82,7 @@ impl Config {
         out.raw("protocol", fib.protocol);
         out.raw("keep_on_shutdown", fib.keep_on_shutdown);
         out.raw("sweep_delay", fib.sweep_delay.as_secs());
+        out.raw("nexthop_objects", fib.nexthop_objects);
 
         let graceful = &self.graceful_restart;
         out.header("[graceful_restart]");

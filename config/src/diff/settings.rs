@@ -75,6 +75,12 @@ pub(crate) fn setting_changes(old: &Config, new: &Config) -> Vec<SettingChange> 
             fib.sweep_delay != new_fib.sweep_delay,
             Effect::Live,
         ),
+        // Switching forms means re-installing every route and its objects.
+        (
+            "fib.nexthop_objects",
+            fib.nexthop_objects != new_fib.nexthop_objects,
+            Effect::Restart,
+        ),
         // Carried in the Graceful Restart capability of OPEN (RFC 4724 §3).
         (
             "graceful_restart.enabled",

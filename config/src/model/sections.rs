@@ -49,6 +49,11 @@ pub struct Fib {
     pub keep_on_shutdown: bool,
     /// Extra wait after End-of-RIB / restart timer before stale routes are swept.
     pub sweep_delay: Duration,
+    /// Forward through kernel nexthop objects (Linux 5.3+): one object per
+    /// gateway and one group per ECMP set, so a gateway's failure is one
+    /// group replacement instead of one route replacement per prefix. The
+    /// daemon falls back to plain routes when the kernel refuses objects.
+    pub nexthop_objects: bool,
 }
 
 /// `[graceful_restart]`: RFC 4724, with RFC 8538 and RFC 9494 extensions.

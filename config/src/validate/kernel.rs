@@ -43,6 +43,7 @@ pub(crate) fn fib(checker: &mut Checker<'_>, raw: Option<&Spanned<RawFib>>, grac
         protocol,
         keep_on_shutdown: raw.and_then(|raw| raw.keep_on_shutdown).unwrap_or(graceful),
         sweep_delay,
+        nexthop_objects: raw.and_then(|raw| raw.nexthop_objects).unwrap_or(true),
     }
 }
 
