@@ -306,13 +306,11 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
     let (fib_updates, fib_receiver) = tokio::sync::mpsc::unbounded_channel();
     let (converged, converged_receiver) = tokio::sync::oneshot::channel();
     let kernel = if config.fib.enabled {
-        let fib = NetlinkFib::new(NetlinkFibConfig {
-            table: config.fib.table,
-            protocol: config.fib.protocol,
-            ..NetlinkFibConfig::default()
-        })
-        .map_err(|error| format!("netlink: {error}"))?;
-        let handle = kernel::spawn_netlink(fib, KernelSettings::from_config(&config), fib_receiver)
+        let settings = KernelSettings::from_config(&config);
+        let fib = kernel::netlink::open_fib(&settings)
+            .await
+            .map_err(|error| format!("netlink: {error}"))?;
+        let handle = kernel::spawn_netlink(fib, settings, fib_receiver)
             .map_err(|error| format!("watching kernel routes: {error}"))?;
         Some(handle)
     } else {

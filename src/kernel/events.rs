@@ -13,6 +13,12 @@
 //!   route replaced ours in our slot, ours is gone (the next attempt reports
 //!   a conflict); if it was deleted where we had a conflict, the prefix is
 //!   re-checked at once;
+//! - with kernel nexthop objects, a replaced group changes every route
+//!   using it at once; with `nexthop_compat_mode = 1` (the default) the
+//!   kernel reports each route with its new next hops, which match what
+//!   [`super::failover`] recorded, so nothing is repaired. An event that
+//!   only names an object (compat mode 0) is matched against our own
+//!   replaces, or answered with a full listing, never with a repair;
 //! - [`fib::Notification::EventsLost`] means some events were missed: the
 //!   task re-lists our routes (a resync) before the next batch.
 
@@ -52,6 +58,10 @@ impl Synchronizer {
         let ownership = self.settings.ownership;
         let route = event.route;
         if ownership.owns(&route) {
+            if event.nexthop_id.is_some() && route.next_hops.is_empty() {
+                self.on_unexpanded_object_event(event.kind, &route);
+                return;
+            }
             self.on_own_event(event.kind, &route);
             return;
         }
@@ -129,6 +139,26 @@ impl Synchronizer {
                         }
                         self.drifted(prefix);
                     }
+                }
+            }
+        }
+    }
+
+    /// An event about one of our routes that uses a nexthop object the
+    /// kernel did not expand (`nexthop_compat_mode = 0`), so its next hops
+    /// are unknown here. A deletion is judged as any other; an add or change
+    /// that one of our own replaces explains is its echo; anything else is
+    /// someone pointing our route at an object, and a full listing (which
+    /// resolves objects) settles what the route now is. Never a repair on
+    /// a guess, so an equivalent object can not start a repair loop.
+    fn on_unexpanded_object_event(&mut self, kind: RouteEventKind, route: &KernelRoute) {
+        let prefix = route.prefix;
+        match kind {
+            RouteEventKind::Deleted => self.on_own_event(kind, route),
+            RouteEventKind::Added | RouteEventKind::Changed => {
+                if !self.take_echo(prefix, |echo| matches!(echo, Echo::Replaced(_))) {
+                    warn!(%prefix, "our route now uses a nexthop object we did not set; re-reading our routes");
+                    self.resync_needed = true;
                 }
             }
         }

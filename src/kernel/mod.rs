@@ -13,6 +13,8 @@
 //! - [`synchronizer`]: the state machine (no I/O, time passed in): desired
 //!   state, adoption, the sweep, timers. [`batch`] plans and records
 //!   `Fib::apply` batches; [`events`] handles route events (drift);
+//!   [`failover`] takes a gateway BGP stopped using out of every route at
+//!   once (kernel nexthop objects);
 //!   [`resolution`] resolves BGP next hops; [`status`] builds [`FibStatus`].
 //! - [`task`]: the tokio task and [`KernelHandle`]; [`netlink`] wires it to
 //!   the kernel with [`spawn_netlink`].
@@ -23,6 +25,7 @@
 
 pub mod batch;
 pub mod events;
+pub mod failover;
 pub mod import;
 pub mod netlink;
 pub mod resolution;

@@ -10,9 +10,12 @@
 use std::sync::Arc;
 
 use bgp::rib::FibUpdate;
-use fib::{FibError, FibFuture, KernelRoute, NetlinkFib, Notification, RouteMonitor};
+use fib::{
+    FibError, FibFuture, KernelRoute, NetlinkFib, NetlinkFibConfig, NexthopObjects, Notification,
+    RouteMonitor,
+};
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::settings::KernelSettings;
 use super::task::{Kernel, KernelHandle, KernelRoutes, spawn};
@@ -23,6 +26,36 @@ pub const EVENT_QUEUE: usize = 65_536;
 impl KernelRoutes for NetlinkFib {
     fn kernel_routes(&self) -> FibFuture<'_, Result<Vec<KernelRoute>, FibError>> {
         Box::pin(self.snapshot(None))
+    }
+}
+
+/// Opens the netlink FIB `settings` ask for: with kernel nexthop objects
+/// when `nexthop_objects` is on and the kernel accepts them (one probe
+/// object created and deleted), otherwise plain routes. A kernel that
+/// refuses objects (before Linux 5.3: `EOPNOTSUPP`) costs one warning, never
+/// the daemon.
+pub async fn open_fib(settings: &KernelSettings) -> std::io::Result<NetlinkFib> {
+    let config = NetlinkFibConfig {
+        table: settings.ownership.table,
+        protocol: settings.ownership.protocol,
+        metric: settings.ownership.metric,
+    };
+    if !settings.nexthop_objects {
+        return NetlinkFib::new(config);
+    }
+    let fib = NetlinkFib::with_nexthop_objects(config, NexthopObjects::default())?;
+    match fib.probe_nexthop_objects().await {
+        Ok(()) => {
+            info!("routes forward through kernel nexthop objects");
+            Ok(fib)
+        }
+        Err(errno) => {
+            warn!(
+                error = %std::io::Error::from_raw_os_error(errno),
+                "the kernel refuses nexthop objects; installing plain routes ([fib] nexthop_objects)"
+            );
+            NetlinkFib::new(config)
+        }
     }
 }
 

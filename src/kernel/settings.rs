@@ -76,6 +76,9 @@ pub struct KernelSettings {
     /// The table, protocol and metric that mark a kernel route as ours;
     /// route events are filtered with it.
     pub ownership: NetlinkFibConfig,
+    /// `[fib] nexthop_objects`: build the netlink FIB with kernel nexthop
+    /// objects ([`super::netlink::open_fib`]); off in hand-built settings.
+    pub nexthop_objects: bool,
 }
 
 impl Default for KernelSettings {
@@ -88,6 +91,7 @@ impl Default for KernelSettings {
             retry: Backoff::default(),
             batch_size: 4096,
             ownership: NetlinkFibConfig::default(),
+            nexthop_objects: false,
         }
     }
 }
@@ -116,6 +120,7 @@ impl KernelSettings {
                 protocol: config.fib.protocol,
                 metric: defaults.ownership.metric,
             },
+            nexthop_objects: config.fib.nexthop_objects,
             ..defaults
         }
     }
@@ -185,5 +190,16 @@ mod tests {
         assert_eq!(settings.sweep_max_wait, Duration::from_secs(90));
         // Graceful restart on: routes stay when the daemon stops.
         assert!(settings.keep_on_shutdown);
+        // Nexthop objects unless the file says otherwise.
+        assert!(settings.nexthop_objects);
+        let plain = config::Config::from_str(
+            &text.replace(
+                "sweep_delay = 5",
+                "sweep_delay = 5\nnexthop_objects = false",
+            ),
+            "test.toml",
+        )
+        .unwrap();
+        assert!(!KernelSettings::from_config(&plain).nexthop_objects);
     }
 }

@@ -4,10 +4,11 @@
 //! serialisable value the control API returns as JSON. Every list is in
 //! prefix order (the maps are `BTreeMap`s), so the output is deterministic.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fib::{Interface, RouteKind};
+use fib::{Interface, RouteKind, RouteObject};
 use ipnetwork::IpNetwork;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -46,6 +47,10 @@ pub struct InstalledRoute {
     pub since_unix_seconds: u64,
     /// Adopted from before the start and not re-learned: removed at the sweep.
     pub stale: bool,
+    /// The kernel nexthop object the route forwards through (`[fib]
+    /// nexthop_objects`): its id and, for an ECMP group, the member objects
+    /// with their weights; `None` for a route carrying its own next hops.
+    pub nexthop_object: Option<RouteObject>,
 }
 
 /// A next hop as installed: the immediate gateway after resolution.
@@ -119,6 +124,7 @@ impl Synchronizer {
                     .collect(),
                 since_unix_seconds: unix_seconds(installed.since),
                 stale: self.stale.contains(prefix),
+                nexthop_object: None,
             })
             .collect();
         let failed = self
@@ -149,6 +155,17 @@ impl Synchronizer {
             pending: self.dirty.len(),
             counters: self.counters,
         }
+    }
+}
+
+impl FibStatus {
+    /// Fills in the nexthop object of each installed route the FIB says
+    /// uses one (`Fib::route_objects`).
+    pub fn with_objects(mut self, objects: &BTreeMap<IpNetwork, RouteObject>) -> FibStatus {
+        for route in &mut self.installed {
+            route.nexthop_object = objects.get(&route.prefix).cloned();
+        }
+        self
     }
 }
 

@@ -59,6 +59,9 @@ pub struct Counters {
     pub adopted: u64,
     /// `Fib::apply` calls.
     pub batches: u64,
+    /// Gateways taken out of every route at once (`Fib::fail_gateway`,
+    /// with nexthop objects) when BGP stopped using them.
+    pub gateway_failovers: u64,
 }
 
 /// A route we believe is in the kernel.
@@ -127,6 +130,10 @@ pub(super) struct Sweep {
 pub struct Synchronizer {
     pub(super) settings: KernelSettings,
     pub(super) learned: BTreeMap<IpNetwork, Vec<IpAddr>>,
+    /// How many learned prefixes use each BGP next hop ([`super::failover`]).
+    pub(super) next_hop_use: BTreeMap<IpAddr, usize>,
+    /// Next hops whose last prefix left them since the last failover check.
+    pub(super) gone_next_hops: BTreeSet<IpAddr>,
     pub(super) originated: BTreeMap<IpNetwork, bool>,
     pub(super) resolver: Resolver,
     pub(super) installed: BTreeMap<IpNetwork, Installed>,
@@ -161,6 +168,8 @@ impl Synchronizer {
     ) -> Synchronizer {
         let mut synchronizer = Synchronizer {
             learned: BTreeMap::new(),
+            next_hop_use: BTreeMap::new(),
+            gone_next_hops: BTreeSet::new(),
             originated: BTreeMap::new(),
             resolver,
             installed: BTreeMap::new(),
@@ -191,9 +200,9 @@ impl Synchronizer {
     pub fn apply_updates(&mut self, updates: Vec<FibUpdate>) {
         for update in updates {
             let prefix = normalize_prefix(update.prefix);
-            if update.next_hops.is_empty() {
-                self.learned.remove(&prefix);
-            } else {
+            let previous = self.learned.remove(&prefix);
+            self.count_next_hops(previous.as_deref().unwrap_or_default(), &update.next_hops);
+            if !update.next_hops.is_empty() {
                 self.learned.insert(prefix, update.next_hops);
             }
             // The RIB has spoken for this prefix: it is no longer stale, and

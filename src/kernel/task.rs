@@ -6,11 +6,14 @@
 //!
 //! 1. takes every message already queued (updates first, so a prefix
 //!    changed many times costs one operation), up to a bound per channel;
-//! 2. acts on due timers (retries, conflict re-checks, the sweep);
-//! 3. re-lists our routes if events were lost, and re-reads the kernel's
+//! 2. answers status requests, and fails over every gateway BGP stopped
+//!    using in one `Fib::fail_gateway` each ([`super::failover`]), before
+//!    the per-prefix changes saying the same are planned;
+//! 3. acts on due timers (retries, conflict re-checks, the sweep);
+//! 4. re-lists our routes if events were lost, and re-reads the kernel's
 //!    routes if next hops may resolve differently;
-//! 4. applies one batch through `Fib::apply` and records the results;
-//! 5. when nothing is left to do, answers `settled` waiters and sleeps
+//! 5. applies one batch through `Fib::apply` and records the results;
+//! 6. when nothing is left to do, answers `settled` waiters and sleeps
 //!    until a message arrives or the next deadline.
 //!
 //! Shutdown either leaves every route in place (graceful restart) or
@@ -159,6 +162,7 @@ pub fn spawn(
         commands: receiver,
         core,
         settled: Vec::new(),
+        status_waiters: Vec::new(),
         stop: None,
         handles_dropped: false,
     };
@@ -182,6 +186,7 @@ struct Task {
     commands: mpsc::Receiver<Command>,
     core: Synchronizer,
     settled: Vec<oneshot::Sender<()>>,
+    status_waiters: Vec<oneshot::Sender<FibStatus>>,
     stop: Option<(bool, oneshot::Sender<ShutdownReport>)>,
     handles_dropped: bool,
 }
@@ -218,6 +223,8 @@ impl Task {
             if self.stop.is_some() || self.handles_dropped {
                 break;
             }
+            self.answer_status().await;
+            self.fail_over().await;
             self.core.on_timer(Instant::now());
             if self.core.resync_needed() {
                 self.resync(false).await;
@@ -323,11 +330,37 @@ impl Task {
         match command {
             Command::EndOfRibAll => self.core.end_of_rib_all(Instant::now()),
             Command::SetOriginated(originated) => self.core.set_originated(&originated),
-            Command::Status(reply) => {
-                let _ = reply.send(self.core.status(Instant::now()));
-            }
+            // Answered in the loop: the object each route uses is the
+            // FIB's to say, and asking it is asynchronous.
+            Command::Status(reply) => self.status_waiters.push(reply),
             Command::Settled(reply) => self.settled.push(reply),
             Command::Shutdown { keep, reply } => self.stop = Some((keep, reply)),
+        }
+    }
+
+    async fn answer_status(&mut self) {
+        if self.status_waiters.is_empty() {
+            return;
+        }
+        let objects = self.fib.route_objects().await;
+        let status = self.core.status(Instant::now()).with_objects(&objects);
+        for waiter in self.status_waiters.drain(..) {
+            // A client that gave up is no concern of ours.
+            let _ = waiter.send(status.clone());
+        }
+    }
+
+    /// Takes every gateway BGP stopped using out of the kernel at once.
+    async fn fail_over(&mut self) {
+        for gateway in self.core.take_failed_gateways() {
+            match self.fib.fail_gateway(gateway).await {
+                Ok(Some(removal)) => self.core.gateway_removed(gateway, &removal),
+                // This FIB has no faster way: the per-prefix changes do it.
+                Ok(None) => {}
+                Err(error) => self
+                    .core
+                    .gateway_removal_failed(gateway, &error.to_string()),
+            }
         }
     }
 

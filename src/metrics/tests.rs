@@ -50,6 +50,7 @@ fn fib_status() -> FibStatus {
                 next_hops: Vec::new(),
                 since_unix_seconds: 0,
                 stale: false,
+                nexthop_object: None,
             },
             InstalledRoute {
                 prefix: prefix("198.19.2.0/24"),
@@ -57,6 +58,7 @@ fn fib_status() -> FibStatus {
                 next_hops: Vec::new(),
                 since_unix_seconds: 0,
                 stale: false,
+                nexthop_object: None,
             },
         ],
         failed: vec![FailedRoute {
@@ -82,6 +84,7 @@ fn fib_status() -> FibStatus {
             resyncs: 16,
             adopted: 17,
             batches: 18,
+            gateway_failovers: 0,
         },
     }
 }

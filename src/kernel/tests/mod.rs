@@ -3,6 +3,7 @@
 //! kernel in a fresh network namespace (`netlink`).
 
 mod core;
+mod failover;
 mod import;
 #[path = "../../../fib/tests/support/namespace.rs"]
 mod namespace;
@@ -77,7 +78,23 @@ pub(super) fn kernel_route(route: &Route, protocol: u8) -> KernelRoute {
 }
 
 pub(super) fn event(kind: RouteEventKind, route: KernelRoute) -> Notification {
-    Notification::Route(RouteEvent { kind, route })
+    Notification::Route(RouteEvent {
+        kind,
+        route,
+        nexthop_id: None,
+    })
+}
+
+/// An event about a route using nexthop object `id`, as the kernel sends
+/// it with `nexthop_compat_mode = 0`: the object's id, no next hops.
+pub(super) fn object_event(kind: RouteEventKind, route: &Route, id: u32) -> Notification {
+    let mut reported = kernel_route(route, 201);
+    reported.next_hops.clear();
+    Notification::Route(RouteEvent {
+        kind,
+        route: reported,
+        nexthop_id: Some(id),
+    })
 }
 
 /// Settings for tests: retries after 1 s doubling to 8 s, sweep 10 s after
@@ -127,8 +144,14 @@ impl Harness {
         Harness { core, fib, now }
     }
 
-    /// Runs timers due now and applies batches until nothing is left.
+    /// Runs timers due now and applies batches until nothing is left,
+    /// failing over gone gateways first, as the task does.
     pub(super) async fn run(&mut self) {
+        for gateway in self.core.take_failed_gateways() {
+            if let Some(removal) = self.fib.fail_gateway(gateway).await.unwrap() {
+                self.core.gateway_removed(gateway, &removal);
+            }
+        }
         loop {
             self.core.on_timer(self.now);
             let changes = self.core.plan_batch();
@@ -153,7 +176,7 @@ impl Harness {
             .filter_map(|entry| match entry.operation {
                 JournalOperation::Replace(route) => Some(FibChange::Replace(route)),
                 JournalOperation::Remove(prefix) => Some(FibChange::Remove(prefix)),
-                JournalOperation::List => None,
+                JournalOperation::List | JournalOperation::FailGateway(_) => None,
             })
             .collect()
     }
