@@ -1,5 +1,7 @@
 //! `podroute fib`: the routes podroute has in the kernel, with their
-//! resolved next hops, and every failed install and conflict with why.
+//! resolved next hops (and the kernel nexthop object each forwards through,
+//! when `[fib] nexthop_objects` is on), and every failed install and
+//! conflict with why.
 
 #![allow(
     clippy::indexing_slicing,
@@ -38,6 +40,11 @@ fn interface_names() -> BTreeMap<u64, String> {
 
 fn render_with(status: &Value, names: &BTreeMap<u64, String>) -> String {
     let installed = status["installed"].as_array().cloned().unwrap_or_default();
+    // The column only appears when routes use objects, so the plain view
+    // stays as it was.
+    let with_objects = installed
+        .iter()
+        .any(|route| !route["nexthop_object"].is_null());
     let rows: Vec<Vec<String>> = installed
         .iter()
         .map(|route| {
@@ -45,7 +52,7 @@ fn render_with(status: &Value, names: &BTreeMap<u64, String>) -> String {
                 .as_array()
                 .map(|hops| hops.iter().map(|next_hop| hop(next_hop, names)).collect())
                 .unwrap_or_default();
-            vec![
+            let mut row = vec![
                 text(&route["prefix"]),
                 text(&route["kind"]),
                 if hops.is_empty() {
@@ -58,7 +65,11 @@ fn render_with(status: &Value, names: &BTreeMap<u64, String>) -> String {
                 } else {
                     String::new()
                 },
-            ]
+            ];
+            if with_objects {
+                row.insert(3, object(&route["nexthop_object"]));
+            }
+            row
         })
         .collect();
     let mut out = format!(
@@ -71,7 +82,12 @@ fn render_with(status: &Value, names: &BTreeMap<u64, String>) -> String {
         }
     );
     if !rows.is_empty() {
-        out.push_str(&table::render(&["Prefix", "Kind", "Next hops", ""], &rows));
+        let headers: &[&str] = if with_objects {
+            &["Prefix", "Kind", "Next hops", "Nexthop object", ""]
+        } else {
+            &["Prefix", "Kind", "Next hops", ""]
+        };
+        out.push_str(&table::render(headers, &rows));
     }
     let failed = status["failed"].as_array().cloned().unwrap_or_default();
     if !failed.is_empty() {
@@ -126,6 +142,28 @@ fn hop(next_hop: &Value, names: &BTreeMap<u64, String>) -> String {
     format!("{gateway} dev {interface}")
 }
 
+/// `nhid 7`, or `group 9 (7 8)` as `ip nexthop` lists the members
+/// (`7,3` for a weight other than 1); `-` for a route without an object.
+fn object(value: &Value) -> String {
+    let Some(id) = value["id"].as_u64() else {
+        return "-".into();
+    };
+    let members: Vec<String> = value["group"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|member| match member["weight"].as_u64() {
+            Some(weight) if weight != 1 => format!("{},{weight}", text(&member["id"])),
+            _ => text(&member["id"]),
+        })
+        .collect();
+    if members.is_empty() {
+        format!("nhid {id}")
+    } else {
+        format!("group {id} ({})", members.join(" "))
+    }
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::Null => "-".into(),
@@ -172,5 +210,30 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("198.19.8.0/24                 4"), "{text}");
+        assert!(!text.contains("Nexthop object"), "{text}");
+    }
+
+    #[test]
+    fn nexthop_objects_are_shown_when_routes_use_them() {
+        let status = json!({
+            "initial_sweep_done": true,
+            "installed": [
+                {"prefix": "198.19.1.0/24", "kind": "blackhole", "stale": false,
+                 "next_hops": [], "nexthop_object": null},
+                {"prefix": "198.19.2.0/24", "kind": "unicast", "stale": false,
+                 "next_hops": [{"gateway": "198.18.0.2", "interface": null, "weight": 1}],
+                 "nexthop_object": {"id": 7, "group": []}},
+                {"prefix": "198.19.3.0/24", "kind": "unicast", "stale": false,
+                 "next_hops": [{"gateway": "198.18.0.2", "interface": null, "weight": 1},
+                               {"gateway": "198.18.0.3", "interface": null, "weight": 3}],
+                 "nexthop_object": {"id": 9, "group": [{"id": 7, "weight": 1}, {"id": 8, "weight": 3}]}},
+            ],
+            "failed": [], "conflicts": [],
+        });
+        let text = render_with(&status, &BTreeMap::new());
+        assert!(text.contains("Nexthop object"), "{text}");
+        assert!(text.contains("nhid 7"), "{text}");
+        assert!(text.contains("group 9 (7 8,3)"), "{text}");
+        assert!(text.contains("blackhole  -"), "{text}");
     }
 }
