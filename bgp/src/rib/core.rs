@@ -293,8 +293,9 @@ impl Rib {
         attributes: Option<SharedAttributes>,
     ) -> bool {
         let options = self.decision_options();
+        let forwarding = self.settings.forwarding;
         let destination = self.table.get_or_default(prefix);
-        let before = fib_next_hops(destination);
+        let before = forwarding.then(|| fib_next_hops(destination));
         let added = attributes.is_some();
         let previous = match attributes {
             Some(attributes) => {
@@ -332,12 +333,14 @@ impl Rib {
             options,
             destination,
         );
-        let after = fib_next_hops(destination);
+        let after = forwarding.then(|| fib_next_hops(destination));
         if destination.paths.is_empty() {
             self.table.remove(&prefix);
         }
-        if before != after {
-            self.fib_changes.insert(prefix, after);
+        if let (Some(before), Some(after)) = (before, after) {
+            if before != after {
+                self.fib_changes.insert(prefix, after);
+            }
         }
         if let Source::Peer(peer) = source {
             if let Some(state) = self.peers.get_mut(&peer) {
@@ -361,7 +364,8 @@ impl Rib {
         let Some(destination) = self.table.get_mut(&prefix) else {
             return;
         };
-        let before = fib_next_hops(destination);
+        let forwarding = self.settings.forwarding;
+        let before = forwarding.then(|| fib_next_hops(destination));
         let order_before: Vec<(Source, u32)> = destination
             .paths
             .iter()
@@ -375,14 +379,16 @@ impl Rib {
             options,
             destination,
         );
-        let after = fib_next_hops(destination);
+        let after = forwarding.then(|| fib_next_hops(destination));
         let order_after: Vec<(Source, u32)> = destination
             .paths
             .iter()
             .map(|path| (path.source, path.path_id))
             .collect();
-        if before != after {
-            self.fib_changes.insert(prefix, after);
+        if let (Some(before), Some(after)) = (before, after) {
+            if before != after {
+                self.fib_changes.insert(prefix, after);
+            }
         }
         if order_before != order_after || multipath_before != destination.multipath {
             self.mark_dirty(now, prefix);

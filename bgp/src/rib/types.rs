@@ -162,6 +162,11 @@ pub struct RibSettings {
     pub coalesce_window: Duration,
     /// Named policies; `all`, `none` and `originated` are built in.
     pub policies: BTreeMap<String, Policy>,
+    /// Whether forwarding changes are recorded for
+    /// [`super::Rib::poll_fib_changes`]. Off when nothing programs a kernel
+    /// (a pure route reflector, `[fib] enabled = false`): computing and
+    /// keeping one next-hop list per changed prefix is then wasted work.
+    pub forwarding: bool,
 }
 
 impl RibSettings {
@@ -177,6 +182,7 @@ impl RibSettings {
             default_local_pref: 100,
             coalesce_window: Duration::ZERO,
             policies: BTreeMap::new(),
+            forwarding: true,
         }
     }
 

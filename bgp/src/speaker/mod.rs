@@ -52,9 +52,11 @@ pub struct SpeakerHandle {
 /// Binds the listeners and starts the speaker. Fails when a listen address
 /// cannot be bound (in use, or not on this host).
 pub fn spawn(
-    config: SpeakerConfig,
+    mut config: SpeakerConfig,
     outputs: SpeakerOutputs,
 ) -> io::Result<(SpeakerHandle, JoinHandle<()>)> {
+    // Nobody takes forwarding changes: the RIB need not record them.
+    config.rib.forwarding = outputs.fib.is_some();
     let keys = owner::listener_keys(&config);
     let (accepted_sender, accepted) = mpsc::channel(256);
     let mut listeners = Vec::new();
