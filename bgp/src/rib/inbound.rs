@@ -17,6 +17,7 @@ use ipnetwork::IpNetwork;
 
 use super::core::Rib;
 use super::policy::{Policy, PolicyRoute, evaluate};
+use super::pre_policy::rebuilds;
 use super::types::{
     MaxPrefixAction, MaxPrefixesExceeded, PeerId, PolicyOutcome, RouteAttributes, SharedAttributes,
     Source, UpdateOutcome,
@@ -25,6 +26,8 @@ use crate::wire::{AsPathSegmentKind, NextHop, Nlri, Update};
 
 /// The per-UPDATE part of import (see [`Rib::prepare`]).
 struct Prepared {
+    /// From an iBGP peer (the attributes were kept as received).
+    internal: bool,
     looped: bool,
     policy: String,
     neighbor: std::net::IpAddr,
@@ -32,9 +35,12 @@ struct Prepared {
     base: SharedAttributes,
 }
 
-/// Why a received route was not accepted.
+/// What import made of a received route.
 enum Import {
-    Accepted,
+    /// Stored; `as_prepared` when import policy changed no attribute.
+    Accepted {
+        as_prepared: bool,
+    },
     RejectedByPolicy,
     RejectedByLoop,
 }
@@ -174,22 +180,43 @@ impl Rib {
 
     /// Runs import again over the stored pre-policy routes of `peer`.
     fn reimport(&mut self, now: Instant, peer: PeerId) {
-        let Some(state) = self.peers.get(&peer) else {
-            return;
-        };
-        let stored: Vec<((IpNetwork, u32), SharedAttributes)> = state
-            .pre_policy
-            .iter()
-            .map(|(key, attributes)| (*key, SharedAttributes::clone(attributes)))
-            .collect();
-        for ((prefix, path_id), received) in stored {
+        let received = self.received_routes(peer);
+        let mut routes = received.into_iter();
+        for ((prefix, path_id), received) in routes.by_ref() {
             let Some(prepared) = self.prepare(peer, &received) else {
-                return;
+                self.interner.release(received);
+                break;
             };
-            let verdict = self.import_one(now, peer, prefix, path_id, &prepared);
-            self.note_verdict(peer, prefix, path_id, &verdict);
+            self.import_kept(now, peer, prefix, path_id, &received, &prepared, true);
             self.interner.release(prepared.base);
+            self.interner.release(received);
         }
+        for (_, received) in routes {
+            self.interner.release(received);
+        }
+    }
+
+    /// Imports one received route, keeps its received form when `soft`
+    /// (see `pre_policy.rs`) and notes the verdict.
+    #[allow(clippy::too_many_arguments)]
+    fn import_kept(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        prefix: IpNetwork,
+        path_id: u32,
+        received: &SharedAttributes,
+        prepared: &Prepared,
+        soft: bool,
+    ) -> Import {
+        let verdict = self.import_one(now, peer, prefix, path_id, prepared);
+        if soft {
+            let rebuildable = matches!(verdict, Import::Accepted { as_prepared: true })
+                && rebuilds(received, prepared.internal);
+            self.keep_received(peer, prefix, path_id, received, rebuildable);
+        }
+        self.note_verdict(peer, prefix, path_id, &verdict);
+        verdict
     }
 
     fn import_received(
@@ -209,20 +236,10 @@ impl Rib {
         };
         for nlri in prefixes {
             let path_id = nlri.path_id.unwrap_or(0);
-            if soft {
-                let previous = self.peers.get_mut(&peer).and_then(|state| {
-                    state
-                        .pre_policy
-                        .insert((nlri.prefix, path_id), SharedAttributes::clone(received))
-                });
-                if let Some(previous) = previous {
-                    self.interner.release(previous);
-                }
-            }
-            let verdict = self.import_one(now, peer, nlri.prefix, path_id, &prepared);
-            self.note_verdict(peer, nlri.prefix, path_id, &verdict);
+            let verdict =
+                self.import_kept(now, peer, nlri.prefix, path_id, received, &prepared, soft);
             let counter = match verdict {
-                Import::Accepted => &mut outcome.accepted,
+                Import::Accepted { .. } => &mut outcome.accepted,
                 Import::RejectedByPolicy => &mut outcome.rejected_by_policy,
                 Import::RejectedByLoop => &mut outcome.rejected_by_loop,
             };
@@ -251,6 +268,7 @@ impl Rib {
             })
         };
         Some(Prepared {
+            internal: state.info.internal,
             looped,
             policy: state.info.import_policy.clone(),
             neighbor: state.info.address,
@@ -261,7 +279,7 @@ impl Rib {
     fn note_verdict(&mut self, peer: PeerId, prefix: IpNetwork, path_id: u32, verdict: &Import) {
         if let Some(state) = self.peers.get_mut(&peer) {
             state.stale.remove(&(prefix, path_id));
-            if matches!(verdict, Import::Accepted) {
+            if matches!(verdict, Import::Accepted { .. }) {
                 state.rejected.remove(&(prefix, path_id));
             } else {
                 state.rejected.insert((prefix, path_id));
@@ -299,6 +317,7 @@ impl Rib {
             self.set_path(now, prefix, source, path_id, None);
             return Import::RejectedByPolicy;
         }
+        let as_prepared = changed.is_none();
         let attributes = match changed {
             Some(path) => self.interner.intern(RouteAttributes {
                 path,
@@ -307,7 +326,7 @@ impl Rib {
             None => SharedAttributes::clone(&prepared.base),
         };
         self.set_path(now, prefix, source, path_id, Some(attributes));
-        Import::Accepted
+        Import::Accepted { as_prepared }
     }
 
     /// RFC 4271 §9.1.2 (our AS in AS_PATH more than `allowas_in` times) and

@@ -68,6 +68,7 @@ mod key;
 mod outbound;
 mod pending;
 pub mod policy;
+mod pre_policy;
 mod query;
 pub mod table;
 pub mod types;

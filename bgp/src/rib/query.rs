@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::core::Rib;
 use super::decision::{DecisionStep, compare};
 use super::types::{
-    FamilyCounts, PeerId, PeerRouteCounters, RibCounts, SharedAttributes, Source, family_of,
+    FamilyCounts, PeerId, PeerRouteCounters, RibCounts, RouteAttributes, Source, family_of,
 };
 use crate::wire::{Family, NextHop, PathAttributes};
 
@@ -77,7 +77,7 @@ pub struct AdjRibRoute {
 }
 
 impl AdjRibRoute {
-    fn new(prefix: IpNetwork, path_id: u32, attributes: &SharedAttributes) -> Self {
+    fn new(prefix: IpNetwork, path_id: u32, attributes: &RouteAttributes) -> Self {
         AdjRibRoute {
             prefix,
             path_id,
@@ -146,18 +146,10 @@ impl Rib {
     pub fn adj_rib_in(&self, peer: PeerId, pre_policy: bool) -> Vec<AdjRibRoute> {
         if pre_policy {
             return self
-                .peers
-                .get(&peer)
-                .map(|state| {
-                    state
-                        .pre_policy
-                        .iter()
-                        .map(|((prefix, id), attributes)| {
-                            AdjRibRoute::new(*prefix, *id, attributes)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+                .received_routes_view(peer)
+                .iter()
+                .map(|((prefix, id), attributes)| AdjRibRoute::new(*prefix, *id, attributes))
+                .collect();
         }
         let source = Source::Peer(peer);
         self.table

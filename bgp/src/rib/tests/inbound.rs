@@ -364,3 +364,105 @@ fn peer_down_removes_its_routes_and_the_attribute_sets_they_used() {
     assert_eq!(rib.counts().attribute_sets, 0);
     assert!(rib.counts().families.is_empty());
 }
+
+/// Soft reconfiguration keeps most routes only as their Loc-RIB path and
+/// rebuilds the received form (`pre_policy.rs`); what it lists and imports
+/// again must be exactly what was received, whichever way each route was
+/// kept: rebuilt, stored because policy changed it, stored because policy
+/// rejected it, or stored because it carried attributes eBGP preparation drops.
+#[test]
+fn soft_reconfiguration_lists_and_reimports_exactly_what_was_received() {
+    let mut settings = settings();
+    settings.policies = only_tagged();
+    let mut rib = Rib::new(settings);
+    let mut info = peer(1, Kind::External);
+    info.soft_reconfiguration_inbound = true;
+    let id = up(&mut rib, 1, info);
+    let plain = attributes(&[64601]);
+    let mut with_local_pref = attributes(&[64601]);
+    with_local_pref.local_pref = Some(1000);
+    rib.receive_update(
+        now(),
+        id,
+        announce(
+            &["198.19.1.0/24", "198.20.1.0/24", "198.20.2.0/24"],
+            plain.clone(),
+            "198.18.1.1",
+        ),
+    );
+    rib.receive_update(
+        now(),
+        id,
+        announce(&["198.20.3.0/24"], with_local_pref.clone(), "198.18.1.1"),
+    );
+    let received = |rib: &Rib| -> Vec<(String, Option<u32>)> {
+        rib.adj_rib_in(id, true)
+            .iter()
+            .map(|route| (route.prefix.to_string(), route.attributes.local_pref))
+            .collect()
+    };
+    let expected = vec![
+        ("198.19.1.0/24".to_string(), None),
+        ("198.20.1.0/24".to_string(), None),
+        ("198.20.2.0/24".to_string(), None),
+        ("198.20.3.0/24".to_string(), Some(1000)),
+    ];
+    assert_eq!(received(&rib), expected);
+    for route in rib.adj_rib_in(id, true) {
+        assert_eq!(route.attributes.as_path, plain.as_path);
+    }
+    // Only 198.19.1.0/24 passes `in`, which changes it (LOCAL_PREF 150);
+    // the rest are rejected. The received routes stay listed as they came,
+    // and going back to `all` brings every one back with the eBGP
+    // LOCAL_PREF rule applied again.
+    rib.set_peer_policy(now(), id, "in", "all");
+    let accepted: Vec<(String, Option<u32>)> = rib
+        .adj_rib_in(id, false)
+        .iter()
+        .map(|route| (route.prefix.to_string(), route.attributes.local_pref))
+        .collect();
+    assert_eq!(accepted, vec![("198.19.1.0/24".to_string(), Some(150))]);
+    assert_eq!(received(&rib), expected);
+    rib.set_peer_policy(now(), id, "all", "all");
+    let accepted: Vec<Option<u32>> = rib
+        .adj_rib_in(id, false)
+        .iter()
+        .map(|route| route.attributes.local_pref)
+        .collect();
+    assert_eq!(accepted, vec![Some(100); 4]);
+    assert_eq!(received(&rib), expected);
+    // A withdrawn route leaves both views, a re-announced one replaces its copy.
+    rib.receive_update(now(), id, withdraw(&["198.20.3.0/24"]));
+    rib.receive_update(
+        now(),
+        id,
+        announce(&["198.20.1.0/24"], with_local_pref, "198.18.1.1"),
+    );
+    assert_eq!(
+        received(&rib),
+        vec![
+            ("198.19.1.0/24".to_string(), None),
+            ("198.20.1.0/24".to_string(), Some(1000)),
+            ("198.20.2.0/24".to_string(), None),
+        ]
+    );
+    assert_eq!(rib.adj_rib_in(id, false).len(), 3);
+}
+
+#[test]
+fn forwarding_changes_are_recorded_only_when_asked_for() {
+    for forwarding in [true, false] {
+        let mut settings = settings();
+        settings.forwarding = forwarding;
+        let mut rib = Rib::new(settings);
+        let id = up(&mut rib, 1, peer(1, Kind::NonClient));
+        rib.receive_update(
+            now(),
+            id,
+            announce(&["198.19.1.0/24"], attributes(&[]), "198.18.1.1"),
+        );
+        // The route is selected either way; only the kernel's list differs.
+        assert_eq!(rib.adj_rib_in(id, false).len(), 1);
+        assert_eq!(rib.poll_fib_changes().len(), usize::from(forwarding));
+    }
+}
