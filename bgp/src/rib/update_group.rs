@@ -19,7 +19,7 @@ use super::core::{NextHopState, PeerState};
 use super::export::{Role, SourceFacts, export_route};
 use super::fast_hash::FastMap;
 use super::interner::Interner;
-use super::table::Destination;
+use super::table::{Destination, Path};
 use super::types::{
     NextHopMode, PeerId, PeerInfo, RibSettings, SharedAttributes, Source, family_of,
     next_hop_address,
@@ -161,26 +161,22 @@ impl Exporter<'_> {
             destination.best().map(std::slice::from_ref).unwrap_or(&[])
         };
         for path in paths {
-            let reachable = path.source == Source::Local
-                || path.attributes.next_hop.as_ref().is_none_or(|hop| {
-                    self.next_hops
-                        .get(&next_hop_address(hop))
-                        .copied()
-                        .unwrap_or_default()
-                        .reachable
-                });
-            if !reachable {
-                continue;
-            }
             let key = (
                 Arc::as_ptr(&path.attributes) as usize,
                 path.source,
                 family_of(prefix),
             );
+            // Reachability depends on the attributes (their next hop) alone
+            // and cannot change during one export pass, so a cached answer,
+            // exported or not, holds for it too: one look-up per route.
             let attributes = match self.cache.get(&key).filter(|_| self.cacheable) {
                 Some(cached) => cached.clone(),
                 None => {
-                    let computed = self.compute(prefix, &path.attributes, path.source);
+                    let computed = if self.reachable(path) {
+                        self.compute(prefix, &path.attributes, path.source)
+                    } else {
+                        None
+                    };
                     if self.cacheable {
                         self.cache.insert(key, computed.clone());
                     }
@@ -191,6 +187,19 @@ impl Exporter<'_> {
                 exported.push((path.source, path.local_id, attributes));
             }
         }
+    }
+
+    /// Whether the path's next hop resolves (RFC 4271 §9.1.2.1); our own
+    /// routes always do.
+    fn reachable(&self, path: &Path) -> bool {
+        path.source == Source::Local
+            || path.attributes.next_hop.as_ref().is_none_or(|hop| {
+                self.next_hops
+                    .get(&next_hop_address(hop))
+                    .copied()
+                    .unwrap_or_default()
+                    .reachable
+            })
     }
 
     fn compute(
