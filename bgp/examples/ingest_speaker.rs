@@ -18,6 +18,12 @@
 //! cargo build --release -p bgp --example ingest_speaker
 //! target/release/examples/ingest_speaker --ipv4 1000000 --ipv6 200000
 //! ```
+//!
+//! With `--external ADDRESS:PORT --pid PID` the peers talk to a running
+//! podroute daemon instead (neighbors 127.0.0.10 AS 65001 and 127.0.0.20
+//! AS 65002, both passive, `next_hop = "keep"`, `[fib] enabled = false`),
+//! and the CPU time and peak resident memory reported are that process's
+//! own, from `/proc/PID`.
 
 // A profiling driver, not part of the daemon: a broken setup may stop it.
 #![allow(
@@ -48,21 +54,54 @@ fn loopback(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
 }
 
-fn arguments() -> (u32, u32) {
-    let mut counts = (1_000_000, 200_000);
+/// The driver's options.
+struct Options {
+    ipv4: u32,
+    ipv6: u32,
+    /// A running daemon to measure instead of an in-process speaker.
+    external: Option<(SocketAddr, u32)>,
+}
+
+fn arguments() -> Options {
+    let mut options = Options {
+        ipv4: 1_000_000,
+        ipv6: 200_000,
+        external: None,
+    };
+    let mut address = None;
+    let mut pid = None;
     let mut arguments = std::env::args().skip(1);
     while let Some(name) = arguments.next() {
-        let value: u32 = arguments
+        let value = arguments
             .next()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or_else(|| panic!("{name} needs a number"));
+            .unwrap_or_else(|| panic!("{name} needs a value"));
+        let number = || -> u32 {
+            value
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} needs a number"))
+        };
         match name.as_str() {
-            "--ipv4" => counts.0 = value,
-            "--ipv6" => counts.1 = value,
-            _ => panic!("unknown option {name} (--ipv4 N --ipv6 N)"),
+            "--ipv4" => options.ipv4 = number(),
+            "--ipv6" => options.ipv6 = number(),
+            "--pid" => pid = Some(number()),
+            "--external" => {
+                address = Some(
+                    value
+                        .parse::<SocketAddr>()
+                        .expect("--external ADDRESS:PORT"),
+                )
+            }
+            _ => panic!(
+                "unknown option {name} (--ipv4 N --ipv6 N [--external ADDRESS:PORT --pid PID])"
+            ),
         }
     }
-    counts
+    options.external = match (address, pid) {
+        (Some(address), Some(pid)) => Some((address, pid)),
+        (None, None) => None,
+        _ => panic!("--external and --pid go together"),
+    };
+    options
 }
 
 /// The bench generator's stream, as in `ingest.rs` (without End-of-RIB:
@@ -208,6 +247,44 @@ impl Peer {
     }
 }
 
+/// Fields of a `/proc/.../stat` line after the parenthesised name.
+fn stat_fields(stat: &str) -> Vec<u64> {
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after
+        .split_whitespace()
+        .map(|field| field.parse::<u64>().unwrap_or(0))
+        .collect()
+}
+
+/// CPU seconds (user + system) of process `pid`.
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields = stat_fields(&stat);
+    (fields[11] + fields[12]) as f64 / 100.0
+}
+
+/// Peak resident memory of process `pid`, MiB.
+fn process_peak_mebibytes(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kibibytes: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kibibytes / 1024.0
+}
+
+/// Resident memory of process `pid` now, MiB.
+fn process_resident_mebibytes(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kibibytes: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kibibytes / 1024.0
+}
+
 /// CPU seconds of this process's threads whose name starts with `prefix`.
 fn thread_cpu_seconds(prefix: &str) -> f64 {
     let mut ticks = 0u64;
@@ -232,8 +309,20 @@ fn thread_cpu_seconds(prefix: &str) -> f64 {
 }
 
 fn main() {
-    let (ipv4, ipv6) = arguments();
+    let options = arguments();
+    let (ipv4, ipv6) = (options.ipv4, options.ipv6);
     let input = stream(ipv4, ipv6);
+    let expected = ipv4 as usize + ipv6 as usize;
+    if let Some((address, pid)) = options.external {
+        let idle = process_resident_mebibytes(pid);
+        let cpu = move || process_cpu_seconds(pid);
+        let (wall, used) = run_peers(address, input, expected, cpu);
+        println!(
+            "{expected} routes through the daemon (pid {pid}) in {wall:.3} s wall; {used:.2} CPU-s; resident {idle:.1} MiB idle, peak {:.1} MiB",
+            process_peak_mebibytes(pid)
+        );
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("tokio-speaker")
@@ -261,7 +350,24 @@ fn main() {
         .block_on(async { speaker::spawn(config, Default::default()).map(|(handle, _)| handle) })
         .unwrap();
     let address = handle.listening()[0];
-    let expected = ipv4 as usize + ipv6 as usize;
+    let (wall, speaker_cpu) = run_peers(address, input, expected, || {
+        thread_cpu_seconds("tokio-speaker")
+    });
+    println!(
+        "{expected} routes through the speaker in {wall:.3} s wall; speaker threads {speaker_cpu:.2} CPU-s; End-of-RIB not sent; {} routes/s",
+        (expected as f64 / wall) as u64
+    );
+}
+
+/// Connects the sink and the generator to `address`, sends the stream and
+/// waits until the sink holds `expected` prefixes: the wall time from the
+/// first byte sent, and what `cpu` counted meanwhile.
+fn run_peers(
+    address: SocketAddr,
+    input: Vec<u8>,
+    expected: usize,
+    cpu: impl Fn() -> f64 + Send + 'static,
+) -> (f64, f64) {
     let sink = std::thread::Builder::new()
         .name("sink".into())
         .spawn(move || {
@@ -282,20 +388,15 @@ fn main() {
             // Give the sink's session time to come up, so that it is sent
             // the routes as they arrive, not as one initial table.
             std::thread::sleep(Duration::from_millis(300));
-            let before = thread_cpu_seconds("tokio-speaker");
+            let before = cpu();
             let start = Instant::now();
             peer.stream.write_all(&input).unwrap();
-            (start, (peer, before))
+            (start, (peer, before, cpu))
         })
         .unwrap()
         .join()
         .unwrap();
     let (done, _sink) = sink.join().unwrap();
-    let (_generator_peer, before) = generator;
-    let wall = done.duration_since(start).as_secs_f64();
-    let speaker_cpu = thread_cpu_seconds("tokio-speaker") - before;
-    println!(
-        "{expected} routes through the speaker in {wall:.3} s wall; speaker threads {speaker_cpu:.2} CPU-s; End-of-RIB not sent; {} routes/s",
-        (expected as f64 / wall) as u64
-    );
+    let (_generator_peer, before, cpu) = generator;
+    (done.duration_since(start).as_secs_f64(), cpu() - before)
 }
