@@ -81,6 +81,14 @@ impl PrefixCounter {
         self.ipv6.len()
     }
 
+    /// Whether `prefix` is held now.
+    pub fn holds(&self, prefix: &IpNetwork) -> bool {
+        match prefix {
+            IpNetwork::V4(_) => self.ipv4.contains(prefix),
+            IpNetwork::V6(_) => self.ipv6.contains(prefix),
+        }
+    }
+
     /// Whether at least the expected number of prefixes of each family is held.
     pub fn reached(&self, ipv4_expected: usize, ipv6_expected: usize) -> bool {
         self.ipv4.len() >= ipv4_expected && self.ipv6.len() >= ipv6_expected

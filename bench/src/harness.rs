@@ -16,8 +16,11 @@
 //! from the lab plan, the DUT sees them as ordinary neighbors on its link,
 //! and their CPU is never confused with the DUT's.
 
+mod kernel;
+mod reflection;
+
 use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -30,7 +33,7 @@ use crate::daemons::{Daemon, Dut, DutNeighbor};
 use crate::error::{BenchError, Result, io_context};
 use crate::measure;
 use crate::report::{Measurement, ScenarioReport};
-use crate::roles::{GenerateResult, MeshResult, SinkResult};
+use crate::roles::{GenerateResult, SinkResult};
 
 /// Where the benchmark binary is copied inside role containers.
 const BENCH_PATH: &str = "/usr/local/bin/podroute-bench";
@@ -38,7 +41,6 @@ const BENCH_PATH: &str = "/usr/local/bin/podroute-bench";
 const DUT_HOST: u8 = 2;
 const GENERATOR_HOST: u8 = 10;
 const SINK_HOST: u8 = 20;
-const FIRST_CLIENT_HOST: u8 = 100;
 /// AS numbers of the eBGP topology: generator -> DUT -> sink.
 const DUT_ASN: u32 = 65000;
 const GENERATOR_ASN: u32 = 65001;
@@ -52,10 +54,11 @@ pub struct HarnessOptions {
     /// Smaller counts and one repetition: a few minutes for everyday use.
     #[arg(long)]
     pub quick: bool,
-    /// Run only this scenario (1 or 3).
+    /// Run only this scenario (1 to 5).
     #[arg(long)]
     pub scenario: Option<u8>,
-    /// Daemons to compare, comma-separated.
+    /// Daemons to compare, comma-separated (`bird1` is BIRD 1.6, built as a
+    /// second lab image on first use).
     #[arg(long, default_value = "podroute,bird,frr,gobgp")]
     pub daemons: String,
     /// Repetitions per daemon (default 3, quick mode 1).
@@ -65,15 +68,34 @@ pub struct HarnessOptions {
     /// workspace, or of $CARGO_TARGET_DIR).
     #[arg(long)]
     pub podroute_binary: Option<PathBuf>,
-    /// Client counts of scenario 3, comma-separated (at most 150).
+    /// Client counts of scenario 3, comma-separated (2 to 2000).
     #[arg(long)]
     pub clients: Option<String>,
-    /// Also write every measurement as JSON to this file.
+    /// Clients of the session storm, scenario 5 (default 1000, quick 100).
+    #[arg(long)]
+    pub storm_clients: Option<u32>,
+    /// Clients of the churn scenario 4 (default 100, quick 20).
+    #[arg(long)]
+    pub churn_clients: Option<u32>,
+    /// Clients that flap at once in scenario 4 (default 50, quick 10).
+    #[arg(long)]
+    pub flapping: Option<u32>,
+    /// Also write every measurement as JSON to this file (rewritten after
+    /// each scenario, so an interrupted run keeps what it measured).
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Where scenario 3's chart (PNG) goes.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/scenario3.png"))]
     pub chart: PathBuf,
+}
+
+/// Parses a client count in 2..=2000.
+fn client_count(text: &str) -> Result<u32> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|count| (2..=crate::wide::MAX_CLIENTS).contains(count))
+        .ok_or_else(|| BenchError::Other(format!("bad client count {text}")))
 }
 
 /// Runs the chosen scenarios and prints their tables.
@@ -88,49 +110,74 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
     let repetitions = options
         .repetitions
         .unwrap_or(if options.quick { 1 } else { 3 });
+    let wanted = |scenario: u8| options.scenario.is_none_or(|chosen| chosen == scenario);
     let bench = Bench::new(options)?;
     bench.print_versions(&daemons);
     let mut reports = Vec::new();
-    if options.scenario.is_none_or(|scenario| scenario == 1) {
-        let (ipv4, ipv6) = if options.quick {
-            (200_000, 50_000)
-        } else {
-            (1_000_000, 200_000)
-        };
-        let report = bench.scenario_ingest(&daemons, repetitions, ipv4, ipv6)?;
-        println!("{}", report.markdown());
-        reports.push(report);
-    }
-    if options.scenario.is_none_or(|scenario| scenario == 3) {
-        let counts = match &options.clients {
-            Some(list) => list
-                .split(',')
-                .map(|count| {
-                    count
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|count| (2..=150).contains(count))
-                        .ok_or_else(|| BenchError::Other(format!("bad client count {count}")))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            None if options.quick => vec![25, 100],
-            None => vec![25, 50, 100],
-        };
-        for clients in counts {
-            let report = bench.scenario_reflection(&daemons, repetitions, clients)?;
+    let mut publish = |new: Vec<ScenarioReport>| -> Result<()> {
+        for report in new {
             println!("{}", report.markdown());
             reports.push(report);
         }
+        if let Some(path) = &options.json {
+            let text = serde_json::to_string_pretty(&reports)
+                .map_err(|error| BenchError::Other(format!("serializing results: {error}")))?;
+            std::fs::write(path, text)
+                .map_err(io_context(format!("writing {}", path.display())))?;
+        }
+        let lines = crate::report::reflection_lines(&reports);
+        if !lines.is_empty() {
+            write_chart(&lines, &options.chart)?;
+        }
+        Ok(())
+    };
+    let (ipv4, ipv6) = if options.quick {
+        (200_000, 50_000)
+    } else {
+        (1_000_000, 200_000)
+    };
+    if wanted(1) {
+        publish(vec![bench.scenario_ingest(
+            &daemons,
+            repetitions,
+            ipv4,
+            ipv6,
+        )?])?;
     }
-    let lines = crate::report::reflection_lines(&reports);
-    if !lines.is_empty() {
-        write_chart(&lines, &options.chart)?;
+    if wanted(2) {
+        publish(bench.scenario_kernel(&daemons, repetitions, ipv4, ipv6)?)?;
     }
-    if let Some(path) = &options.json {
-        let text = serde_json::to_string_pretty(&reports)
-            .map_err(|error| BenchError::Other(format!("serializing results: {error}")))?;
-        std::fs::write(path, text).map_err(io_context(format!("writing {}", path.display())))?;
+    if wanted(3) {
+        let counts = match &options.clients {
+            Some(list) => list
+                .split(',')
+                .map(client_count)
+                .collect::<Result<Vec<_>>>()?,
+            None if options.quick => vec![25, 100, 250],
+            None => vec![25, 50, 100, 500, 1000],
+        };
+        for clients in counts {
+            publish(vec![bench.scenario_reflection(
+                &daemons,
+                repetitions,
+                clients,
+            )?])?;
+        }
+    }
+    if wanted(4) {
+        let clients = options
+            .churn_clients
+            .unwrap_or(if options.quick { 20 } else { 100 });
+        let flapping = options
+            .flapping
+            .unwrap_or(if options.quick { 10 } else { 50 });
+        publish(bench.scenario_churn(&daemons, repetitions, clients, flapping)?)?;
+    }
+    if wanted(5) {
+        let clients = options
+            .storm_clients
+            .unwrap_or(if options.quick { 100 } else { 1000 });
+        publish(bench.scenario_storm(&daemons, repetitions, clients)?)?;
     }
     Ok(())
 }
@@ -169,7 +216,9 @@ struct Bench {
     ticks_per_second: u64,
     /// Seconds a sink or mesh waits for completion before reporting failure.
     role_timeout: u64,
-    mesh_addresses: std::cell::Cell<u32>,
+    /// The /21 of the many-client scenarios, made on first use; declared
+    /// after `lab` so that the containers on it are gone when it is removed.
+    wide: std::cell::OnceCell<crate::wide::WideNetwork>,
 }
 
 impl Bench {
@@ -206,8 +255,19 @@ impl Bench {
             podroute_binary,
             ticks_per_second: measure::clock_ticks_per_second(),
             role_timeout: if options.quick { 120 } else { 600 },
-            mesh_addresses: std::cell::Cell::new(0),
+            wide: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Copies this binary into `node` (roles run inside DUT containers too).
+    fn copy_bench_binary(&self, node: &Node) -> Result<()> {
+        let bench_binary = std::env::current_exe().map_err(io_context("finding this binary"))?;
+        let target = format!("{}:{BENCH_PATH}", node.container);
+        interop::command::run(
+            "docker",
+            &["cp", &bench_binary.display().to_string(), &target],
+        )?;
+        Ok(())
     }
 
     fn print_versions(&self, daemons: &[Daemon]) {
@@ -246,11 +306,24 @@ impl Bench {
             ipv6: self.network.ipv6(DUT_HOST),
             cluster_id: reflecting.then_some(ipv4),
             neighbors,
+            fib: false,
         }
     }
 
     /// Starts a fresh DUT container running `daemon` with `dut`'s config.
     fn start_dut(&self, daemon: Daemon, dut: &Dut, run: usize) -> Result<DutNode> {
+        self.start_dut_with(daemon, dut, run, |_| Ok(()))
+    }
+
+    /// As [`Bench::start_dut`], running `prepare` on the container before
+    /// the daemon starts (joining the wide network, pinning neighbors).
+    fn start_dut_with(
+        &self,
+        daemon: Daemon,
+        dut: &Dut,
+        run: usize,
+        prepare: impl FnOnce(&Node) -> Result<()>,
+    ) -> Result<DutNode> {
         let container = format!("{}-dut-{}-{run}", self.lab.prefix(), daemon.name());
         let options = NodeOptions {
             network: &self.network,
@@ -260,7 +333,8 @@ impl Bench {
         let guard = DutNode {
             node: Node::start(&self.image, "dut", &container, &options)?,
         };
-        daemon.start(&guard.node, &daemon.render(dut))?;
+        prepare(&guard.node)?;
+        daemon.start(&guard.node, dut)?;
         self.lab
             .wait_until(&format!("{} listening", daemon.name()), || {
                 guard
@@ -358,6 +432,21 @@ impl Bench {
     }
 
     fn ingest_run(&self, daemon: Daemon, run: usize, ipv4: u32, ipv6: u32) -> Result<Measurement> {
+        self.ingest_run_with(daemon, run, ipv4, ipv6, false)
+            .map(|(measurement, _)| measurement)
+    }
+
+    /// One ingest run; with `fib`, the daemon programs the kernel and a
+    /// `kernel-watch` role in its namespace gives the second measurement:
+    /// first byte sent to the kernel holding every route.
+    fn ingest_run_with(
+        &self,
+        daemon: Daemon,
+        run: usize,
+        ipv4: u32,
+        ipv6: u32,
+        fib: bool,
+    ) -> Result<(Measurement, Option<Measurement>)> {
         let neighbors = vec![
             DutNeighbor {
                 address: self.generator.ipv4,
@@ -370,8 +459,14 @@ impl Bench {
                 route_reflector_client: false,
             },
         ];
-        let dut = self.dut(neighbors, false);
+        let mut dut = self.dut(neighbors, false);
+        dut.fib = fib;
         let node = self.start_dut(daemon, &dut, run)?;
+        let watcher = if fib {
+            Some(self.start_kernel_watch(&node.node, ipv4, ipv6)?)
+        } else {
+            None
+        };
         let sink = RoleProcess::spawn(
             &self.sink,
             &self.sink_arguments(Some(IpAddr::V4(dut.ipv4)), ipv4, ipv6),
@@ -403,114 +498,35 @@ impl Bench {
                 node.node.read_file(daemon.log_file())
             );
         }
+        let kernel = match watcher {
+            Some(watcher) => {
+                let watched: crate::kernel::WatchResult = watcher.result()?;
+                eprintln!("{} kernel #{run}: {watched:?}", daemon.name());
+                watcher.stop();
+                let want = usize::try_from(u64::from(ipv4) + u64::from(ipv6)).unwrap_or(usize::MAX);
+                Some(Measurement::of_daemon(
+                    watched.reached && watched.dumped >= want,
+                    generated.first_byte_ns,
+                    watched.complete_ns,
+                    before,
+                    after,
+                    self.ticks_per_second,
+                ))
+            }
+            None => None,
+        };
         generator.stop();
         sink.stop();
-        Ok(Measurement::of_daemon(
-            received.reached,
-            generated.first_byte_ns,
-            received.complete_ns,
-            before,
-            after,
-            self.ticks_per_second,
-        ))
-    }
-
-    /// Adds client addresses to the generator container, once per address.
-    fn ensure_client_addresses(&self, clients: u32) -> Result<()> {
-        let have = self.mesh_addresses.get();
-        for client in have..clients {
-            let host = u32::from(FIRST_CLIENT_HOST) + client;
-            let host = u8::try_from(host)
-                .map_err(|_| BenchError::Other("too many clients for one /24".into()))?;
-            self.generator.shell(&format!(
-                "ip addr add {}/24 dev eth0 && ip addr add {}/64 dev eth0 nodad",
-                self.network.ipv4(host),
-                self.network.ipv6(host)
-            ))?;
-        }
-        self.mesh_addresses.set(have.max(clients));
-        Ok(())
-    }
-
-    fn scenario_reflection(
-        &self,
-        daemons: &[Daemon],
-        repetitions: usize,
-        clients: u32,
-    ) -> Result<ScenarioReport> {
-        self.ensure_client_addresses(clients)?;
-        let mut report = ScenarioReport::new(
-            format!(
-                "Scenario 3: route reflection, {clients} iBGP clients, each announcing 4 /26 + 4 /32 IPv4 and 4 /64 + 4 /128 IPv6"
+        Ok((
+            Measurement::of_daemon(
+                received.reached,
+                generated.first_byte_ns,
+                received.complete_ns,
+                before,
+                after,
+                self.ticks_per_second,
             ),
-            u64::from(clients) * 16,
-        );
-        report.clients = Some(clients);
-        for repetition in 0..repetitions {
-            for daemon in daemons {
-                let measurement = self.reflection_run(*daemon, repetition, clients)?;
-                eprintln!(
-                    "{} {clients} clients #{repetition}: {measurement:?}",
-                    daemon.name()
-                );
-                report.add(daemon.name(), measurement);
-            }
-        }
-        Ok(report)
-    }
-
-    fn reflection_run(&self, daemon: Daemon, run: usize, clients: u32) -> Result<Measurement> {
-        let first_ipv4 = self.network.ipv4(FIRST_CLIENT_HOST);
-        let first_ipv6 = self.network.ipv6(FIRST_CLIENT_HOST);
-        let neighbors = (0..clients)
-            .map(|client| DutNeighbor {
-                address: Ipv4Addr::from(u32::from(first_ipv4) + client),
-                asn: DUT_ASN,
-                route_reflector_client: true,
-            })
-            .collect();
-        let dut = self.dut(neighbors, true);
-        let node = self.start_dut(daemon, &dut, run)?;
-        let arguments: Vec<String> = vec![
-            "mesh".into(),
-            "--connect".into(),
-            dut.ipv4.to_string(),
-            "--first-ipv4".into(),
-            first_ipv4.to_string(),
-            "--first-ipv6".into(),
-            Ipv6Addr::from(u128::from(first_ipv6)).to_string(),
-            "--clients".into(),
-            clients.to_string(),
-            "--asn".into(),
-            DUT_ASN.to_string(),
-            "--timeout".into(),
-            self.role_timeout.to_string(),
-        ];
-        let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
-        mesh.wait_for_ready()?;
-        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
-        let before = measure::sample(&pids)?;
-        mesh.go()?;
-        let result: MeshResult = mesh.result()?;
-        let after = measure::settled(&pids, Duration::from_secs(30))?;
-        let reached = result.complete_clients == result.clients;
-        if !reached {
-            eprintln!(
-                "{}: only {} of {} clients complete; log:\n{}",
-                daemon.name(),
-                result.complete_clients,
-                result.clients,
-                node.node.read_file(daemon.log_file())
-            );
-        }
-        mesh.stop();
-        Ok(Measurement::of_daemon(
-            reached,
-            result.first_byte_ns,
-            result.complete_ns,
-            before,
-            after,
-            self.ticks_per_second,
+            kernel,
         ))
     }
 }
@@ -589,6 +605,18 @@ impl RoleProcess {
             .write_all(b"go\n")
             .and_then(|()| stdin.flush())
             .map_err(io_context("sending go to a role"))
+    }
+
+    /// Sends one command line (a churn step) to the role.
+    fn command(&mut self, line: &str) -> Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| BenchError::Other("role stdin closed".into()))?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(io_context("sending a command to a role"))
     }
 
     fn result<T: serde::de::DeserializeOwned>(&self) -> Result<T> {

@@ -14,11 +14,14 @@ mod count;
 mod daemons;
 mod error;
 mod harness;
+mod kernel;
 mod measure;
+mod mesh;
 mod report;
 mod roles;
 mod session;
 mod tables;
+mod wide;
 
 use clap::{Parser, Subcommand};
 
@@ -42,7 +45,11 @@ enum Role {
     /// One peer counting what it receives.
     Sink(roles::SinkOptions),
     /// Many iBGP route-reflector clients.
-    Mesh(roles::MeshOptions),
+    Mesh(mesh::MeshOptions),
+    /// Watch the namespace's routes until the ingest's are all installed.
+    KernelWatch(kernel::WatchOptions),
+    /// Install the ingest's routes directly: the kernel's ceiling.
+    KernelCeiling(kernel::CeilingOptions),
     /// Print the tables and redraw the scenario 3 chart from a `--json` file.
     Report {
         /// The JSON written by `--json`.
@@ -57,7 +64,9 @@ fn main() -> std::process::ExitCode {
     let outcome = match &cli.role {
         Some(Role::Generate(options)) => roles::generate(options),
         Some(Role::Sink(options)) => roles::sink(options),
-        Some(Role::Mesh(options)) => roles::mesh(options),
+        Some(Role::Mesh(options)) => mesh::mesh(options),
+        Some(Role::KernelWatch(options)) => kernel::watch(options),
+        Some(Role::KernelCeiling(options)) => kernel::ceiling(options),
         Some(Role::Report { json, chart }) => harness::chart_from_json(json, chart),
         None => harness::run(&cli.harness),
     };

@@ -1,8 +1,8 @@
-//! The three roles the harness runs inside lab containers, each a
+//! Two of the roles the harness runs inside lab containers, each a
 //! subcommand of this same binary: `generate` (one eBGP peer sending a
-//! pre-encoded table), `sink` (one peer receiving and counting), `mesh`
-//! (many iBGP route-reflector clients sending their own routes and counting
-//! everyone else's).
+//! pre-encoded table) and `sink` (one peer receiving and counting). The
+//! many-client `mesh` role is [`crate::mesh`], the kernel roles
+//! [`crate::kernel`].
 //!
 //! Protocol with the harness, over the role's stdin and stdout: the role
 //! prints `ready` once it can be measured against (sessions Established, or
@@ -15,7 +15,7 @@
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bgp::wire::Message;
@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::count::PrefixCounter;
 use crate::error::{BenchError, Result};
-use crate::session::{self, Session, SharedWriter};
+use crate::session::{self, Session};
 use crate::tables;
 
 /// BGP port every daemon listens on.
@@ -302,185 +302,5 @@ fn count_until(
 fn print_result_or_log(result: &impl Serialize) {
     if let Err(error) = print_result(result) {
         eprintln!("{error}");
-    }
-}
-
-/// Options of the `mesh` role.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MeshOptions {
-    /// The route reflector to connect every client to (port 179).
-    #[arg(long)]
-    pub connect: IpAddr,
-    /// IPv4 address of the first client; client `i` uses this plus `i`.
-    #[arg(long)]
-    pub first_ipv4: Ipv4Addr,
-    /// IPv6 address of the first client; client `i` uses this plus `i`.
-    #[arg(long)]
-    pub first_ipv6: Ipv6Addr,
-    /// Number of clients.
-    #[arg(long)]
-    pub clients: u32,
-    /// The AS of the clients and the reflector (iBGP).
-    #[arg(long, default_value_t = 65000)]
-    pub asn: u32,
-    /// Give up after this many seconds of being ready.
-    #[arg(long, default_value_t = 600)]
-    pub timeout: u64,
-}
-
-/// What the mesh reports.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct MeshResult {
-    /// Clients that came to hold every other client's routes.
-    pub complete_clients: u32,
-    /// Clients in the run.
-    pub clients: u32,
-    /// The earliest first UPDATE byte of any client.
-    pub first_byte_ns: u64,
-    /// When the last client became complete (or the mesh gave up).
-    pub complete_ns: u64,
-    /// When the first client became complete.
-    pub first_complete_ns: u64,
-}
-
-/// Shared start signal of the mesh's client threads.
-type StartGate = Arc<(Mutex<bool>, Condvar)>;
-
-/// Many iBGP route-reflector clients in one process (RFC 4456 §3): each
-/// announces its own routes after `go` and counts everyone else's.
-pub fn mesh(options: &MeshOptions) -> Result<()> {
-    let control = stdin_control();
-    let gate: StartGate = Arc::new((Mutex::new(false), Condvar::new()));
-    let (ready_sender, ready) = channel::<Result<SharedWriter>>();
-    let (progress_sender, progress) = channel::<(u64, u64)>();
-    let each_expects = usize::try_from(options.clients.saturating_sub(1)).unwrap_or(0) * 8;
-    for client in 0..options.clients {
-        let ipv4 = Ipv4Addr::from(u32::from(options.first_ipv4).wrapping_add(client));
-        let ipv6 = Ipv6Addr::from(u128::from(options.first_ipv6).wrapping_add(u128::from(client)));
-        let client_options = options.clone();
-        let (gate, ready_sender, progress_sender) = (
-            Arc::clone(&gate),
-            ready_sender.clone(),
-            progress_sender.clone(),
-        );
-        std::thread::spawn(move || {
-            let outcome = mesh_client(
-                &client_options,
-                client,
-                ipv4,
-                ipv6,
-                each_expects,
-                &gate,
-                &ready_sender,
-            );
-            match outcome {
-                Ok(times) => {
-                    let _ = progress_sender.send(times);
-                }
-                Err(error) => {
-                    eprintln!("client {client}: {error}");
-                    let _ = ready_sender.send(Err(error));
-                }
-            }
-        });
-    }
-    drop((ready_sender, progress_sender));
-    let mut writers = Vec::new();
-    for _ in 0..options.clients {
-        let writer = ready
-            .recv_timeout(Duration::from_secs(120))
-            .map_err(|_| BenchError::Other("clients did not all reach Established".into()))??;
-        writers.push(writer);
-    }
-    session::spawn_keepalives(writers);
-    role_event("ready");
-    wait_for_go(&control)?;
-    let (lock, condition) = &*gate;
-    if let Ok(mut started) = lock.lock() {
-        *started = true;
-        condition.notify_all();
-    }
-    let deadline = Instant::now() + Duration::from_secs(options.timeout);
-    let mut result = MeshResult {
-        complete_clients: 0,
-        clients: options.clients,
-        first_byte_ns: u64::MAX,
-        complete_ns: 0,
-        first_complete_ns: u64::MAX,
-    };
-    while result.complete_clients < options.clients {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok((first_byte_ns, complete_ns)) = progress.recv_timeout(left) else {
-            break;
-        };
-        result.complete_clients += 1;
-        result.first_byte_ns = result.first_byte_ns.min(first_byte_ns);
-        result.complete_ns = result.complete_ns.max(complete_ns);
-        result.first_complete_ns = result.first_complete_ns.min(complete_ns);
-    }
-    if result.complete_clients < options.clients {
-        result.complete_ns = now_nanoseconds();
-    }
-    print_result(&result)?;
-    loop {
-        let _ = control.recv();
-    }
-}
-
-/// One client: establish, wait at the gate, announce, count; returns its
-/// first byte and completion times.
-fn mesh_client(
-    options: &MeshOptions,
-    client: u32,
-    ipv4: Ipv4Addr,
-    ipv6: Ipv6Addr,
-    expects: usize,
-    gate: &StartGate,
-    ready: &std::sync::mpsc::Sender<Result<SharedWriter>>,
-) -> Result<(u64, u64)> {
-    let (ipv4_prefixes, ipv6_prefixes) = tables::client_prefixes(client)?;
-    let (buffer, _) = tables::encode_announcements(
-        &tables::attributes(options.asn, true),
-        &ipv4_prefixes,
-        ipv4,
-        &ipv6_prefixes,
-        ipv6,
-    )?;
-    let own = ipv4_prefixes
-        .iter()
-        .chain(&ipv6_prefixes)
-        .map(|nlri| nlri.prefix);
-    let mut counter = PrefixCounter::ignoring(own);
-    let stream = session::connect(
-        IpAddr::V4(ipv4),
-        SocketAddr::new(options.connect, BGP_PORT),
-        Instant::now() + Duration::from_secs(60),
-    )?;
-    let mut session = Session::open(stream, options.asn, ipv4)?;
-    let writer = session.writer();
-    let _ = ready.send(Ok(Arc::clone(&writer)));
-    // Routes reflected before `go` (none are sent before it) would be counted too.
-    let (lock, condition) = &**gate;
-    let mut started = lock
-        .lock()
-        .map_err(|_| BenchError::Other("start gate poisoned".into()))?;
-    while !*started {
-        started = condition
-            .wait(started)
-            .map_err(|_| BenchError::Other("start gate poisoned".into()))?;
-    }
-    drop(started);
-    let first_byte_ns = now_nanoseconds();
-    session::write_locked(&writer, &buffer)?;
-    loop {
-        if counter.reached(expects, expects) {
-            let complete_ns = now_nanoseconds();
-            spawn_drain(session);
-            return Ok((first_byte_ns, complete_ns));
-        }
-        let frame = session.read_message()?;
-        if let Message::Update(update) = session::decode(&frame, session.context())? {
-            counter.record(&update);
-        }
     }
 }

@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bgp::wire::{
     AsPath, AsPathSegment, AsPathSegmentKind, CodecContext, Family, Message, NextHop, Nlri, Origin,
-    PathAttributes, Update, pack_announcements,
+    PathAttributes, Update, pack_announcements, pack_withdrawals,
 };
 use bytes::BytesMut;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
@@ -154,6 +154,24 @@ pub fn encode_announcements(
             .map_err(wire_context("encoding End-of-RIB"))?;
     }
     Ok((buffer.to_vec(), messages.len() + 2))
+}
+
+/// UPDATEs withdrawing `ipv4_prefixes` (classic field) and `ipv6_prefixes`
+/// (MP_UNREACH_NLRI, RFC 4760 §4), as one buffer.
+pub fn encode_withdrawals(ipv4_prefixes: &[Nlri], ipv6_prefixes: &[Nlri]) -> Result<Vec<u8>> {
+    let context = CodecContext::new();
+    let mut buffer = Vec::new();
+    for (family, prefixes) in [
+        (Family::IPV4_UNICAST, ipv4_prefixes),
+        (Family::IPV6_UNICAST, ipv6_prefixes),
+    ] {
+        for message in pack_withdrawals(family, prefixes, &context)
+            .map_err(wire_context("packing withdrawals"))?
+        {
+            buffer.extend_from_slice(&message);
+        }
+    }
+    Ok(buffer)
 }
 
 #[cfg(test)]

@@ -1,0 +1,271 @@
+//! One mesh client as a tokio task: establish from its own address, then
+//! obey the coordinator's commands (announce, withdraw, cut, flap, watch)
+//! while counting what the route reflector sends it.
+//!
+//! Data flow: the coordinator ([`super`]) owns one command channel per
+//! client and one shared event channel back. A client reports
+//! `Established`, `Complete` (it holds every other client's routes) and,
+//! while a [`ChangeWatch`] is armed, `Seen` (it saw another client's
+//! change). Every UPDATE is decoded and counted where it arrives, so the
+//! timestamps are the moment the bytes reached this client.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bgp::wire::{CodecContext, Message};
+use bytes::BytesMut;
+use ipnetwork::IpNetwork;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::session::{MeshSession, decode, establish};
+use super::watch::ChangeWatch;
+use crate::count::PrefixCounter;
+use crate::error::{Result, wire_context};
+use crate::roles::{BGP_PORT, now_nanoseconds};
+use crate::session::KEEPALIVE_INTERVAL;
+use crate::tables;
+
+/// Pause between attempts to (re-)establish a refused session.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Everything one client sends, encoded before the run.
+#[derive(Debug)]
+pub struct ClientPlan {
+    /// Index of the client.
+    pub client: u32,
+    /// Source address, BGP identifier and IPv4 next hop.
+    pub ipv4: Ipv4Addr,
+    /// The client's routes, announced (End-of-RIB included).
+    pub announce: Vec<u8>,
+    /// The same routes withdrawn.
+    pub withdraw: Vec<u8>,
+    /// The client's own prefixes.
+    pub own: Vec<IpNetwork>,
+}
+
+impl ClientPlan {
+    /// Encodes client `client`'s routes with next hops `ipv4` and `ipv6`.
+    pub fn new(
+        client: u32,
+        ipv4: Ipv4Addr,
+        ipv6: std::net::Ipv6Addr,
+        asn: u32,
+    ) -> Result<ClientPlan> {
+        let (ipv4_prefixes, ipv6_prefixes) = tables::client_prefixes(client)?;
+        let (announce, _) = tables::encode_announcements(
+            &tables::attributes(asn, true),
+            &ipv4_prefixes,
+            ipv4,
+            &ipv6_prefixes,
+            ipv6,
+        )?;
+        let withdraw = tables::encode_withdrawals(&ipv4_prefixes, &ipv6_prefixes)?;
+        let own = ipv4_prefixes
+            .iter()
+            .chain(&ipv6_prefixes)
+            .map(|nlri| nlri.prefix)
+            .collect();
+        Ok(ClientPlan {
+            client,
+            ipv4,
+            announce,
+            withdraw,
+            own,
+        })
+    }
+}
+
+/// What the coordinator tells a client.
+#[derive(Debug)]
+pub enum Command {
+    /// Send our routes now.
+    Announce,
+    /// Withdraw every route we announced.
+    Withdraw,
+    /// Close the TCP connection without a NOTIFICATION and stay down.
+    Cut,
+    /// Close without a NOTIFICATION, reconnect at once, announce again.
+    Flap,
+    /// Report when the routes in the set have gone (`false`) or have gone
+    /// and come back announced anew (`true`); the phase number tags reports.
+    Watch(u32, Arc<HashSet<IpNetwork>>, bool),
+}
+
+/// What a client tells the coordinator.
+#[derive(Debug)]
+pub enum Event {
+    /// The session reached Established (first KEEPALIVE after our OPEN).
+    Established {
+        /// When, realtime ns.
+        at_ns: u64,
+    },
+    /// The client holds every other client's routes.
+    Complete {
+        /// When it sent its own first UPDATE byte.
+        first_byte_ns: u64,
+        /// When it became complete.
+        at_ns: u64,
+    },
+    /// A watched change was seen.
+    Seen {
+        /// Phase number from the watch.
+        phase: u32,
+        /// First moment none of the watched routes was held.
+        withdrawn_ns: Option<u64>,
+        /// First moment all were held again, announced anew.
+        restored_ns: Option<u64>,
+    },
+    /// The session failed for a reason other than a command.
+    Failed {
+        /// Client index.
+        client: u32,
+        /// Why.
+        error: String,
+    },
+}
+
+/// How a client behaves once Established.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The route reflector.
+    pub remote: IpAddr,
+    /// AS of the clients and the reflector.
+    pub asn: u32,
+    /// Prefixes per family that make a client complete.
+    pub expects: usize,
+    /// Announce as soon as Established (session storm) instead of on command.
+    pub announce_at_once: bool,
+    /// Give up (re-)establishing after this moment.
+    pub deadline: Instant,
+}
+
+/// Establishes, retrying refused or failed attempts until the deadline.
+async fn establish_retrying(plan: &ClientPlan, settings: &ClientSettings) -> Result<MeshSession> {
+    let remote = SocketAddr::new(settings.remote, BGP_PORT);
+    loop {
+        match establish(plan.ipv4, remote, settings.asn).await {
+            Ok(session) => return Ok(session),
+            Err(error) if Instant::now() >= settings.deadline => return Err(error),
+            Err(_) => tokio::time::sleep(RETRY_PAUSE).await,
+        }
+    }
+}
+
+/// Runs one client until its command channel closes or it is cut.
+pub async fn run(
+    plan: Arc<ClientPlan>,
+    settings: Arc<ClientSettings>,
+    mut commands: UnboundedReceiver<Command>,
+    events: UnboundedSender<Event>,
+) {
+    if let Err(error) = serve(&plan, &settings, &mut commands, &events).await {
+        let _ = events.send(Event::Failed {
+            client: plan.client,
+            error: error.to_string(),
+        });
+    }
+}
+
+async fn serve(
+    plan: &ClientPlan,
+    settings: &ClientSettings,
+    commands: &mut UnboundedReceiver<Command>,
+    events: &UnboundedSender<Event>,
+) -> Result<()> {
+    let mut session = establish_retrying(plan, settings).await?;
+    let _ = events.send(Event::Established {
+        at_ns: session.established_ns,
+    });
+    let mut counter = PrefixCounter::ignoring(plan.own.iter().copied());
+    let mut first_byte_ns = 0u64;
+    let mut complete = false;
+    if settings.announce_at_once {
+        first_byte_ns = now_nanoseconds();
+        session.write(&plan.announce).await?;
+    }
+    let mut watch: Option<(u32, ChangeWatch)> = None;
+    let keepalive_bytes = keepalive()?;
+    let mut keepalives = tokio::time::interval_at(
+        tokio::time::Instant::now() + KEEPALIVE_INTERVAL,
+        KEEPALIVE_INTERVAL,
+    );
+    loop {
+        tokio::select! {
+            frame = session.next_frame() => {
+                let frame = frame?;
+                let Message::Update(update) = decode(&frame, session.context())? else {
+                    continue;
+                };
+                counter.record(&update);
+                let now = now_nanoseconds();
+                if !complete && first_byte_ns != 0 && counter.reached(settings.expects, settings.expects) {
+                    complete = true;
+                    let _ = events.send(Event::Complete { first_byte_ns, at_ns: now });
+                }
+                if let Some((phase, change)) = watch.as_mut() {
+                    change.observe(&update, &counter, now);
+                    if change.done() {
+                        report_seen(events, *phase, change);
+                        watch = None;
+                    }
+                }
+            }
+            command = commands.recv() => {
+                let Some(command) = command else {
+                    return Ok(());
+                };
+                match command {
+                    Command::Announce => {
+                        first_byte_ns = now_nanoseconds();
+                        session.write(&plan.announce).await?;
+                        if !complete && counter.reached(settings.expects, settings.expects) {
+                            complete = true;
+                            let _ = events.send(Event::Complete { first_byte_ns, at_ns: first_byte_ns });
+                        }
+                    }
+                    Command::Withdraw => session.write(&plan.withdraw).await?,
+                    Command::Cut => {
+                        drop(session);
+                        // Stay down, but keep the channel until the coordinator ends.
+                        while commands.recv().await.is_some() {}
+                        return Ok(());
+                    }
+                    Command::Flap => {
+                        drop(session);
+                        session = establish_retrying(plan, settings).await?;
+                        counter = PrefixCounter::ignoring(plan.own.iter().copied());
+                        session.write(&plan.announce).await?;
+                    }
+                    Command::Watch(phase, affected, restore) => {
+                        let mut change = ChangeWatch::new(affected, restore, &counter);
+                        change.check(now_nanoseconds());
+                        if change.done() {
+                            report_seen(events, phase, &change);
+                        } else {
+                            watch = Some((phase, change));
+                        }
+                    }
+                }
+            }
+            _ = keepalives.tick() => session.write(&keepalive_bytes).await?,
+        }
+    }
+}
+
+fn report_seen(events: &UnboundedSender<Event>, phase: u32, change: &ChangeWatch) {
+    let _ = events.send(Event::Seen {
+        phase,
+        withdrawn_ns: change.withdrawn_ns,
+        restored_ns: change.restored_ns,
+    });
+}
+
+fn keepalive() -> Result<Vec<u8>> {
+    let mut out = BytesMut::new();
+    Message::Keepalive
+        .encode(&CodecContext::new(), &mut out)
+        .map_err(wire_context("encoding a KEEPALIVE"))?;
+    Ok(out.to_vec())
+}
