@@ -32,8 +32,10 @@ use ipnetwork::IpNetwork;
 use super::adj_rib_out::SingleChange;
 use super::core::Rib;
 use super::fast_hash::FastMap;
-use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
-use super::update_group::{Announcements, Batch, Exported, Exporter, GroupKey, is_builtin_policy};
+use super::types::{Outbound, PeerId, PeerInfo, Source, family_of};
+use super::update_group::{
+    Announcements, Batch, Exported, Exporter, GroupKey, Slots, is_builtin_policy,
+};
 use crate::wire::{Family, Message, Nlri, RouteRefresh, RouteRefreshSubtype, Update};
 
 impl Rib {
@@ -130,6 +132,7 @@ impl Rib {
     ) -> BTreeMap<Vec<PeerId>, Batch> {
         let mut batches: BTreeMap<Vec<PeerId>, Batch> = BTreeMap::new();
         let mut cache = FastMap::default();
+        let mut slots = Slots::default();
         let cacheable = is_builtin_policy(&self.settings, &info.export_policy);
         // Buffers reused from prefix to prefix: this loop runs once per
         // prefix of a full table.
@@ -149,6 +152,7 @@ impl Rib {
                     next_hops: &self.next_hops,
                     interner: &mut self.outbound_interner,
                     cache: &mut cache,
+                    slots: &mut slots,
                     cacheable,
                     destination: info,
                 }
@@ -174,7 +178,7 @@ impl Rib {
                             .iter()
                             .filter(|(source, _, _)| *source != Source::Peer(*member))
                             .take(limit)
-                            .map(|(_, id, attributes)| (*id, Arc::clone(attributes))),
+                            .map(|(_, id, slot)| (*id, *slot)),
                     );
                     current.clear();
                     state
@@ -182,8 +186,10 @@ impl Rib {
                         .sent(&prefix, add_path, &mut current, |id, attributes| {
                             (id, Arc::as_ptr(attributes) as usize)
                         });
-                    let unchanged = |id: u32, attributes: &SharedAttributes| {
-                        current.contains(&(id, Arc::as_ptr(attributes) as usize))
+                    let unchanged = |id: u32, slot: u32| {
+                        slots.get(slot).is_some_and(|attributes| {
+                            current.contains(&(id, Arc::as_ptr(attributes) as usize))
+                        })
                     };
                     withdraw.clear();
                     withdraw.extend(
@@ -192,28 +198,26 @@ impl Rib {
                             .filter(|(id, _)| !desired.iter().any(|(wanted, _)| wanted == id))
                             .map(|(id, _)| *id),
                     );
-                    if withdraw.is_empty()
-                        && desired
-                            .iter()
-                            .all(|(id, attributes)| unchanged(*id, attributes))
+                    if withdraw.is_empty() && desired.iter().all(|(id, slot)| unchanged(*id, *slot))
                     {
                         continue;
                     }
                     // What is left in `desired` is what this member must be announced.
-                    desired.retain(|(id, attributes)| !unchanged(*id, attributes));
+                    desired.retain(|(id, slot)| !unchanged(*id, *slot));
                 } else {
                     // One path at most, id 0: decided and recorded in the
                     // Adj-RIB-Out with one search.
                     let wanted = exported
                         .iter()
                         .find(|(source, _, _)| *source != Source::Peer(*member))
-                        .map(|(_, _, attributes)| attributes);
+                        .map(|(_, _, slot)| *slot);
                     withdraw.clear();
                     desired.clear();
-                    match state.adj_rib_out.set_single(&prefix, wanted) {
+                    let attributes = wanted.and_then(|slot| slots.get(slot));
+                    match state.adj_rib_out.set_single(&prefix, attributes) {
                         SingleChange::Unchanged => continue,
                         SingleChange::Announced(old) => {
-                            desired.extend(wanted.map(|attributes| (0, Arc::clone(attributes))));
+                            desired.extend(wanted.map(|slot| (0, slot)));
                             if let Some(old) = old {
                                 self.outbound_interner.release(old);
                             }
@@ -227,7 +231,7 @@ impl Rib {
                 let known = changes.get_mut(..used).and_then(|active| {
                     active
                         .iter_mut()
-                        .find(|change| change.is(&withdraw, &desired))
+                        .find(|change| change.is(&withdraw, &desired, &slots))
                 });
                 match known {
                     Some(change) => change.receivers.push(*member),
@@ -259,8 +263,10 @@ impl Rib {
                 for id in &change.withdraw {
                     batch.withdraw(family, nlri(*id));
                 }
-                for (id, attributes) in &change.announce {
-                    batch.announce(family, attributes, nlri(*id));
+                for (id, slot) in &change.announce {
+                    if let Some(attributes) = slots.get(*slot) {
+                        batch.announce(family, attributes, nlri(*id));
+                    }
                 }
                 // Without ADD-PATH the diff above already recorded the change.
                 let receivers = if add_path { &change.receivers[..] } else { &[] };
@@ -273,7 +279,10 @@ impl Rib {
                             self.outbound_interner.release(old);
                         }
                     }
-                    for (id, attributes) in &change.announce {
+                    for (id, slot) in &change.announce {
+                        let Some(attributes) = slots.get(*slot) else {
+                            continue;
+                        };
                         if let Some(old) =
                             state
                                 .adj_rib_out
@@ -283,15 +292,17 @@ impl Rib {
                         }
                     }
                 }
-                for (_, attributes) in change.announce.drain(..) {
+                change.announce.clear();
+            }
+            exported.clear();
+            if !cacheable {
+                // Nothing refers to this prefix's slots any more.
+                for attributes in slots.drain() {
                     self.outbound_interner.release(attributes);
                 }
             }
-            for (_, _, attributes) in exported.drain(..) {
-                self.outbound_interner.release(attributes);
-            }
         }
-        for attributes in cache.into_values().flatten() {
+        for attributes in slots.drain() {
             self.outbound_interner.release(attributes);
         }
         batches
@@ -374,13 +385,13 @@ struct Change {
 impl Change {
     /// Whether these are exactly the changes `withdraw` and `announce`
     /// (attributes compared by identity: they are interned).
-    fn is(&self, withdraw: &[u32], announce: &Announcements) -> bool {
+    fn is(&self, withdraw: &[u32], announce: &Announcements, slots: &Slots) -> bool {
         self.withdraw == withdraw
             && self.announce.len() == announce.len()
             && self
                 .announce
                 .iter()
                 .zip(announce)
-                .all(|((id, held), (other_id, other))| id == other_id && Arc::ptr_eq(held, other))
+                .all(|((id, held), (other_id, other))| id == other_id && slots.same(*held, *other))
     }
 }

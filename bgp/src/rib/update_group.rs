@@ -119,10 +119,48 @@ impl Batch {
 
 /// A prefix's exportable paths for one group: source, path id to send
 /// with ADD-PATH, exported attributes.
-pub(super) type Exported = Vec<(Source, u32, SharedAttributes)>;
+pub(super) type Exported = Vec<(Source, u32, Slot)>;
 
-/// Path ids and attributes to announce.
-pub(super) type Announcements = Vec<(u32, SharedAttributes)>;
+/// Path ids and attributes (as slots) to announce.
+pub(super) type Announcements = Vec<(u32, Slot)>;
+
+/// The index of an exported attribute set in [`Slots`].
+pub(super) type Slot = u32;
+
+/// The exported attribute sets of one export pass, each held once: the
+/// per-prefix lists refer to them by index, so passing a route along
+/// costs no reference-count traffic on a set shared by a whole table.
+#[derive(Debug, Default)]
+pub(super) struct Slots {
+    held: Vec<SharedAttributes>,
+}
+
+impl Slots {
+    /// The set in `slot`.
+    pub(super) fn get(&self, slot: Slot) -> Option<&SharedAttributes> {
+        usize::try_from(slot)
+            .ok()
+            .and_then(|index| self.held.get(index))
+    }
+
+    /// Whether two slots hold the same set (sets are interned, so identity
+    /// is equality).
+    pub(super) fn same(&self, one: Slot, other: Slot) -> bool {
+        one == other
+            || matches!((self.get(one), self.get(other)), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+    }
+
+    fn push(&mut self, attributes: SharedAttributes) -> Option<Slot> {
+        let slot = Slot::try_from(self.held.len()).ok()?;
+        self.held.push(attributes);
+        Some(slot)
+    }
+
+    /// Every set held, emptying the slots (for the interner to release).
+    pub(super) fn drain(&mut self) -> impl Iterator<Item = SharedAttributes> + '_ {
+        self.held.drain(..)
+    }
+}
 
 /// Whether `name` is a built-in or unknown policy, whose verdict does not
 /// depend on the prefix, so exported attributes can be cached per
@@ -137,7 +175,8 @@ pub(super) struct Exporter<'a> {
     pub(super) peers: &'a BTreeMap<PeerId, PeerState>,
     pub(super) next_hops: &'a BTreeMap<IpAddr, NextHopState>,
     pub(super) interner: &'a mut Interner,
-    pub(super) cache: &'a mut FastMap<(usize, Source, Family), Option<SharedAttributes>>,
+    pub(super) cache: &'a mut FastMap<(usize, Source, Family), Option<Slot>>,
+    pub(super) slots: &'a mut Slots,
     pub(super) cacheable: bool,
     pub(super) destination: &'a PeerInfo,
 }
@@ -146,8 +185,9 @@ impl Exporter<'_> {
     /// The exportable paths of a prefix, in decision order: only the best
     /// without ADD-PATH; every eligible path with it (the caller takes as
     /// many as the peer wants, best first, then the multipath set, then
-    /// the next best, RFC 7911), appended to `exported`. Each holds its own
-    /// interned handle.
+    /// the next best, RFC 7911), appended to `exported` as slots. Without
+    /// caching (a prefix-dependent policy) each call adds slots of its own,
+    /// which the caller releases after the prefix.
     pub(super) fn export(
         &mut self,
         prefix: &IpNetwork,
@@ -169,22 +209,23 @@ impl Exporter<'_> {
             // Reachability depends on the attributes (their next hop) alone
             // and cannot change during one export pass, so a cached answer,
             // exported or not, holds for it too: one look-up per route.
-            let attributes = match self.cache.get(&key).filter(|_| self.cacheable) {
-                Some(cached) => cached.clone(),
+            let slot = match self.cache.get(&key).filter(|_| self.cacheable) {
+                Some(cached) => *cached,
                 None => {
                     let computed = if self.reachable(path) {
                         self.compute(prefix, &path.attributes, path.source)
                     } else {
                         None
                     };
+                    let slot = computed.and_then(|attributes| self.slots.push(attributes));
                     if self.cacheable {
-                        self.cache.insert(key, computed.clone());
+                        self.cache.insert(key, slot);
                     }
-                    computed
+                    slot
                 }
             };
-            if let Some(attributes) = attributes {
-                exported.push((path.source, path.local_id, attributes));
+            if let Some(slot) = slot {
+                exported.push((path.source, path.local_id, slot));
             }
         }
     }
