@@ -318,8 +318,9 @@ fn main() {
         let cpu = move || process_cpu_seconds(pid);
         let (wall, used) = run_peers(address, input, expected, cpu);
         println!(
-            "{expected} routes through the daemon (pid {pid}) in {wall:.3} s wall; {used:.2} CPU-s; resident {idle:.1} MiB idle, peak {:.1} MiB",
-            process_peak_mebibytes(pid)
+            "{expected} routes through the daemon (pid {pid}) in {wall:.3} s wall; {used:.2} CPU-s; resident {idle:.1} MiB idle, peak {:.1} MiB, {:.1} MiB when done",
+            process_peak_mebibytes(pid),
+            process_resident_mebibytes(pid)
         );
         return;
     }
