@@ -111,6 +111,20 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
         .repetitions
         .unwrap_or(if options.quick { 1 } else { 3 });
     let wanted = |scenario: u8| options.scenario.is_none_or(|chosen| chosen == scenario);
+    // IPv4-only daemons (BIRD 1.6) get tables of their own, next to podroute
+    // and BIRD 2 on the same IPv4-only workload; the other scenarios skip them.
+    let (ipv4_only, full): (Vec<Daemon>, Vec<Daemon>) =
+        daemons.iter().partition(|daemon| daemon.ipv4_only());
+    let ipv4_daemons: Vec<Daemon> = if ipv4_only.is_empty() {
+        Vec::new()
+    } else {
+        full.iter()
+            .copied()
+            .filter(|daemon| matches!(daemon, Daemon::Podroute | Daemon::Bird))
+            .chain(ipv4_only.iter().copied())
+            .collect()
+    };
+    let daemons = full;
     let bench = Bench::new(options)?;
     bench.print_versions(&daemons);
     let mut reports = Vec::new();
@@ -143,6 +157,17 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
             ipv4,
             ipv6,
         )?])?;
+        if !ipv4_daemons.is_empty() {
+            publish(vec![bench.scenario_ingest(
+                &ipv4_daemons,
+                repetitions,
+                ipv4,
+                0,
+            )?])?;
+        }
+    }
+    if !ipv4_only.is_empty() && (wanted(2) || wanted(4) || wanted(5)) {
+        eprintln!("BIRD 1.6 takes part in scenarios 1 and 3 only (IPv4 half)");
     }
     if wanted(2) {
         publish(bench.scenario_kernel(&daemons, repetitions, ipv4, ipv6)?)?;
@@ -161,7 +186,16 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
                 &daemons,
                 repetitions,
                 clients,
+                false,
             )?])?;
+            if !ipv4_daemons.is_empty() {
+                publish(vec![bench.scenario_reflection(
+                    &ipv4_daemons,
+                    repetitions,
+                    clients,
+                    true,
+                )?])?;
+            }
         }
     }
     if wanted(4) {
@@ -219,6 +253,8 @@ struct Bench {
     /// The /21 of the many-client scenarios, made on first use; declared
     /// after `lab` so that the containers on it are gone when it is removed.
     wide: std::cell::OnceCell<crate::wide::WideNetwork>,
+    /// BIRD 1.6's image, made on first use.
+    bird1_image: std::cell::OnceCell<String>,
 }
 
 impl Bench {
@@ -256,7 +292,21 @@ impl Bench {
             ticks_per_second: measure::clock_ticks_per_second(),
             role_timeout: if options.quick { 120 } else { 600 },
             wide: std::cell::OnceCell::new(),
+            bird1_image: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The image a daemon's DUT container runs: the lab image, or for
+    /// BIRD 1.6 the bullseye image, built on first use.
+    fn image_for(&self, daemon: Daemon) -> Result<&str> {
+        if daemon != Daemon::Bird1 {
+            return Ok(&self.image);
+        }
+        if let Some(image) = self.bird1_image.get() {
+            return Ok(image);
+        }
+        let image = crate::bird1::ensure_image()?;
+        Ok(self.bird1_image.get_or_init(|| image))
     }
 
     /// Copies this binary into `node` (roles run inside DUT containers too).
@@ -288,8 +338,27 @@ impl Bench {
                         "HEAD",
                     ],
                 )
-                .map(|commit| format!("podroute at commit {}", commit.trim())),
-                other => self.generator.shell(other.version_command()),
+                .map(|commit| format!("podroute at commit {}", commit.trim()))
+                .map_err(BenchError::from),
+                Daemon::Bird1 => self.image_for(Daemon::Bird1).and_then(|image| {
+                    Ok(interop::command::run(
+                        "docker",
+                        &[
+                            "run",
+                            "--rm",
+                            "--network",
+                            "none",
+                            image,
+                            "sh",
+                            "-c",
+                            Daemon::Bird1.version_command(),
+                        ],
+                    )?)
+                }),
+                other => self
+                    .generator
+                    .shell(other.version_command())
+                    .map_err(BenchError::from),
             };
             match version {
                 Ok(text) => println!("- {}: {}", daemon.name(), text.trim()),
@@ -331,7 +400,7 @@ impl Bench {
             podroute_binary: (daemon == Daemon::Podroute).then_some(self.podroute_binary.as_path()),
         };
         let guard = DutNode {
-            node: Node::start(&self.image, "dut", &container, &options)?,
+            node: Node::start(self.image_for(daemon)?, "dut", &container, &options)?,
         };
         prepare(&guard.node)?;
         daemon.start(&guard.node, dut)?;
@@ -352,12 +421,16 @@ impl Bench {
         ipv4: u32,
         ipv6: u32,
     ) -> Result<ScenarioReport> {
-        let mut report = ScenarioReport::new(
+        let title = if ipv6 == 0 {
+            format!(
+                "Scenario 1, IPv4 half only (for BIRD 1.6): ingest {ipv4} IPv4 /24 from one eBGP peer, passed to one sink"
+            )
+        } else {
             format!(
                 "Scenario 1: ingest {ipv4} IPv4 /24 + {ipv6} IPv6 /48 from one eBGP peer, passed to one sink"
-            ),
-            u64::from(ipv4) + u64::from(ipv6),
-        );
+            )
+        };
+        let mut report = ScenarioReport::new(title, u64::from(ipv4) + u64::from(ipv6));
         for repetition in 0..repetitions {
             let calibration = self.ingest_calibration(ipv4, ipv6)?;
             eprintln!("calibration #{repetition}: {calibration:?}");

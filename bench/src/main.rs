@@ -9,6 +9,7 @@
 //! daemons come from the host's /proc ([`measure`]) and become tables in
 //! [`report`], and scenario 3's chart in [`chart`].
 
+mod bird1;
 mod chart;
 mod count;
 mod daemons;

@@ -111,7 +111,8 @@ pub fn attributes(asn: u32, internal: bool) -> PathAttributes {
 
 /// Every UPDATE announcing `ipv4_prefixes` (classic NLRI, NEXT_HOP
 /// `ipv4_next_hop`) and `ipv6_prefixes` (MP_REACH_NLRI, next hop
-/// `ipv6_next_hop`), then End-of-RIB for both families, as one buffer.
+/// `ipv6_next_hop`), then End-of-RIB (RFC 4724 §2) for IPv4 and, when any
+/// IPv6 route is sent, for IPv6, as one buffer.
 /// Returns the buffer and the number of messages in it.
 pub fn encode_announcements(
     attributes: &PathAttributes,
@@ -148,12 +149,19 @@ pub fn encode_announcements(
     for message in &messages {
         buffer.extend_from_slice(message);
     }
-    for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
-        Message::Update(Update::end_of_rib(family))
+    // No IPv6 End-of-RIB without IPv6 routes: an IPv4-only peer (BIRD 1.6)
+    // has not negotiated the family.
+    let families: &[Family] = if ipv6_prefixes.is_empty() {
+        &[Family::IPV4_UNICAST]
+    } else {
+        &[Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+    };
+    for family in families {
+        Message::Update(Update::end_of_rib(*family))
             .encode(&context, &mut buffer)
             .map_err(wire_context("encoding End-of-RIB"))?;
     }
-    Ok((buffer.to_vec(), messages.len() + 2))
+    Ok((buffer.to_vec(), messages.len() + families.len()))
 }
 
 /// UPDATEs withdrawing `ipv4_prefixes` (classic field) and `ipv6_prefixes`

@@ -47,13 +47,18 @@ pub struct ClientPlan {
 
 impl ClientPlan {
     /// Encodes client `client`'s routes with next hops `ipv4` and `ipv6`.
+    /// With `ipv4_only`, the IPv6 routes are left out.
     pub fn new(
         client: u32,
         ipv4: Ipv4Addr,
         ipv6: std::net::Ipv6Addr,
         asn: u32,
+        ipv4_only: bool,
     ) -> Result<ClientPlan> {
-        let (ipv4_prefixes, ipv6_prefixes) = tables::client_prefixes(client)?;
+        let (ipv4_prefixes, mut ipv6_prefixes) = tables::client_prefixes(client)?;
+        if ipv4_only {
+            ipv6_prefixes.clear();
+        }
         let (announce, _) = tables::encode_announcements(
             &tables::attributes(asn, true),
             &ipv4_prefixes,
@@ -133,8 +138,10 @@ pub struct ClientSettings {
     pub remote: IpAddr,
     /// AS of the clients and the reflector.
     pub asn: u32,
-    /// Prefixes per family that make a client complete.
-    pub expects: usize,
+    /// IPv4 prefixes that make a client complete.
+    pub expects_ipv4: usize,
+    /// IPv6 prefixes that make a client complete.
+    pub expects_ipv6: usize,
     /// Announce as soon as Established (session storm) instead of on command.
     pub announce_at_once: bool,
     /// Give up (re-)establishing after this moment.
@@ -200,7 +207,7 @@ async fn serve(
                 };
                 counter.record(&update);
                 let now = now_nanoseconds();
-                if !complete && first_byte_ns != 0 && counter.reached(settings.expects, settings.expects) {
+                if !complete && first_byte_ns != 0 && counter.reached(settings.expects_ipv4, settings.expects_ipv6) {
                     complete = true;
                     let _ = events.send(Event::Complete { first_byte_ns, at_ns: now });
                 }
@@ -220,7 +227,7 @@ async fn serve(
                     Command::Announce => {
                         first_byte_ns = now_nanoseconds();
                         session.write(&plan.announce).await?;
-                        if !complete && counter.reached(settings.expects, settings.expects) {
+                        if !complete && counter.reached(settings.expects_ipv4, settings.expects_ipv6) {
                             complete = true;
                             let _ = events.send(Event::Complete { first_byte_ns, at_ns: first_byte_ns });
                         }

@@ -63,6 +63,9 @@ pub struct MeshOptions {
     /// Session storm: connect every client at once on `go`.
     #[arg(long)]
     pub storm: bool,
+    /// Announce and expect IPv4 routes only (for BIRD 1.6's IPv4 daemon).
+    #[arg(long)]
+    pub ipv4_only: bool,
 }
 
 /// What the mesh reports for reflection (and the storm's tables).
@@ -192,7 +195,7 @@ async fn coordinate(options: &MeshOptions) -> Result<()> {
             let ipv4 = Ipv4Addr::from(u32::from(options.first_ipv4).wrapping_add(client));
             let ipv6 =
                 Ipv6Addr::from(u128::from(options.first_ipv6).wrapping_add(u128::from(client)));
-            ClientPlan::new(client, ipv4, ipv6, options.asn).map(Arc::new)
+            ClientPlan::new(client, ipv4, ipv6, options.asn, options.ipv4_only).map(Arc::new)
         })
         .collect::<Result<Vec<_>>>()?;
     let (event_sender, events) = unbounded_channel();
@@ -200,7 +203,8 @@ async fn coordinate(options: &MeshOptions) -> Result<()> {
     let settings = Arc::new(ClientSettings {
         remote: options.connect,
         asn: options.asn,
-        expects,
+        expects_ipv4: expects,
+        expects_ipv6: if options.ipv4_only { 0 } else { expects },
         announce_at_once: options.storm,
         deadline: Instant::now() + ESTABLISH_TIMEOUT + Duration::from_secs(options.timeout),
     });
