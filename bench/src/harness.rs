@@ -80,6 +80,10 @@ pub struct HarnessOptions {
     /// Clients that flap at once in scenario 4 (default 50, quick 10).
     #[arg(long)]
     pub flapping: Option<u32>,
+    /// Seconds a role waits for completion before the run counts as
+    /// incomplete (default 600, quick mode 120).
+    #[arg(long)]
+    pub timeout: Option<u64>,
     /// Also write every measurement as JSON to this file (rewritten after
     /// each scenario, so an interrupted run keeps what it measured).
     #[arg(long)]
@@ -290,7 +294,9 @@ impl Bench {
             sink,
             podroute_binary,
             ticks_per_second: measure::clock_ticks_per_second(),
-            role_timeout: if options.quick { 120 } else { 600 },
+            role_timeout: options
+                .timeout
+                .unwrap_or(if options.quick { 120 } else { 600 }),
             wide: std::cell::OnceCell::new(),
             bird1_image: std::cell::OnceCell::new(),
         })
