@@ -5,6 +5,7 @@
 //! for signals: SIGHUP reloads the configuration, SIGTERM and SIGINT stop
 //! every session with a Cease and exit.
 
+mod allocator;
 mod logging;
 pub mod speaker_config;
 
@@ -271,6 +272,7 @@ pub fn run(config_path: &Path) -> ExitCode {
         eprintln!("podroute: {message}");
         return ExitCode::from(1);
     }
+    allocator::limit_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

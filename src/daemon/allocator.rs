@@ -1,0 +1,28 @@
+//! One malloc arena for the whole daemon (glibc only).
+//!
+//! glibc gives threads their own arenas (up to eight per core). The RIB
+//! lives in one task that tokio moves between its worker threads, so a full
+//! table's nodes end up spread over several arenas, and what one arena
+//! frees can't serve another's allocations: the measured effect was a peak
+//! resident size that, from run to run, was normal or about one whole table
+//! larger (scenario 1 of `bench/`: 148 MiB or up to 174 MiB for the same
+//! 1.2M routes; with one arena 147-150 MiB every time, at the same CPU
+//! time). glibc's per-thread caches still serve small allocations without
+//! taking the arena's lock. Other C libraries ignore this.
+
+/// Limits glibc to one malloc arena; call before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn limit_arenas() {
+    // SAFETY: mallopt only changes an allocator parameter; it is called from
+    // `main`'s thread before the runtime starts any other thread, and
+    // M_ARENA_MAX is a parameter glibc documents for exactly this.
+    #[allow(unsafe_code)]
+    let accepted = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    if accepted != 1 {
+        tracing::warn!("glibc refused M_ARENA_MAX=1; memory use may vary from run to run");
+    }
+}
+
+/// Nothing to do outside glibc.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn limit_arenas() {}
