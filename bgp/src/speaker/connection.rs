@@ -228,7 +228,8 @@ async fn read_loop(
     events: mpsc::Sender<ConnectionEvent>,
     closing: Arc<Notify>,
 ) -> Option<OwnedReadHalf> {
-    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    let mut read_size = READ_SIZE_MIN;
+    let mut buffer = BytesMut::with_capacity(read_size);
     let reason = loop {
         let current = context.borrow_and_update().clone();
         let frame = match framing::split_message(&mut buffer, &current) {
@@ -244,13 +245,21 @@ async fn read_loop(
             }
         };
         let Some(frame) = frame else {
-            if buffer.capacity() - buffer.len() < 4096 {
-                buffer.reserve(64 * 1024);
+            if buffer.is_empty() && buffer.capacity() > read_size.saturating_mul(2) {
+                // A burst is over: give its buffer back rather than keep
+                // one burst's worth per idle session.
+                buffer = BytesMut::with_capacity(read_size);
+            }
+            if buffer.capacity() - buffer.len() < read_size {
+                buffer.reserve(read_size);
             }
             tokio::select! {
                 read = socket.read_buf(&mut buffer) => match read {
                     Ok(0) => break "connection closed by peer".to_owned(),
-                    Ok(_) => continue,
+                    Ok(count) => {
+                        read_size = next_read_size(read_size, count);
+                        continue;
+                    }
                     Err(error) => break format!("read: {error}"),
                 },
                 () = closing.notified() => return Some(socket),
@@ -294,6 +303,29 @@ async fn read_loop(
         })
         .await;
     None
+}
+
+/// The read size of a new or idle session: keepalives and small UPDATEs.
+const READ_SIZE_MIN: usize = 4 * 1024;
+
+/// The read size a table transfer grows to: fewer, larger reads.
+const READ_SIZE_MAX: usize = 64 * 1024;
+
+/// A writer keeps at most this much buffer while its queue is empty.
+const WRITE_IDLE_CAPACITY: usize = 16 * 1024;
+
+/// The next read size after a read of `count` bytes: doubled when the read
+/// filled what was asked (more is waiting), halved when it used under a
+/// quarter, within [`READ_SIZE_MIN`, `READ_SIZE_MAX`]. A thousand idle
+/// sessions then hold 4 KiB each, not 64.
+fn next_read_size(current: usize, count: usize) -> usize {
+    if count >= current {
+        current.saturating_mul(2).min(READ_SIZE_MAX)
+    } else if count < current / 4 {
+        (current / 2).max(READ_SIZE_MIN)
+    } else {
+        current
+    }
 }
 
 /// How long a closing connection keeps reading what the peer still sends.
@@ -368,6 +400,10 @@ async fn write_loop(
             Ordering::Relaxed,
         );
         batch.clear();
+        if batch.capacity() > WRITE_IDLE_CAPACITY && outbound.is_empty() {
+            // Nothing more queued: a burst's buffer is not kept per session.
+            batch = BytesMut::new();
+        }
         if closing {
             let _ = socket.shutdown().await;
             return;
@@ -387,6 +423,27 @@ mod tests {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         0xff, 0, 19, 4,
     ];
+
+    #[test]
+    fn the_read_size_follows_the_traffic_within_its_bounds() {
+        // A table transfer: every read fills what was asked.
+        let mut size = READ_SIZE_MIN;
+        let mut grown = Vec::new();
+        for _ in 0..6 {
+            size = next_read_size(size, size);
+            grown.push(size / 1024);
+        }
+        assert_eq!(grown, [8, 16, 32, 64, 64, 64]);
+        // Then keepalives: back down to the floor, never below.
+        let mut shrunk = Vec::new();
+        for _ in 0..6 {
+            size = next_read_size(size, 19);
+            shrunk.push(size / 1024);
+        }
+        assert_eq!(shrunk, [32, 16, 8, 4, 4, 4]);
+        // A read between a quarter and all of the size keeps it.
+        assert_eq!(next_read_size(16 * 1024, 8 * 1024), 16 * 1024);
+    }
 
     async fn pair() -> (ConnectionHandle, TcpStream, mpsc::Receiver<ConnectionEvent>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
