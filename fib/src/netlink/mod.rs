@@ -176,10 +176,11 @@ impl NetlinkFib {
     /// With nexthop objects this replaces each group object containing the
     /// gateway once (typically one group however many routes use it) and
     /// deletes the gateway's object; without, it lists our routes and
-    /// replaces each affected route in one batch. The daemon may instead
-    /// wait for BGP to withdraw the paths; this is the fast path for a
-    /// failure detected below BGP (BFD, link down), and BGP's later updates
-    /// then find the routes already right.
+    /// replaces each affected route in one batch. The daemon calls it (as
+    /// [`Fib::fail_gateway`], objects only) when BGP stops using a gateway
+    /// altogether, before the per-prefix updates that say the same, which
+    /// then find the routes already right; a failure detected below BGP
+    /// (BFD, link down) could use it the same way.
     pub async fn remove_gateway(&self, gateway: IpAddr) -> Result<GatewayRemoval, FibError> {
         let transport = Arc::clone(&self.transport);
         let config = self.config;
