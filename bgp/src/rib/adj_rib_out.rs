@@ -4,34 +4,124 @@
 //!
 //! Entries are written by the outbound diff after each flush, read back by
 //! the next diff, by route refresh re-advertisement and by the CLI, and all
-//! dropped when the session goes down. IPv4 and IPv6 have their own maps
-//! with packed integer keys (`key.rs`), so an IPv4 entry's key is 9 bytes
-//! rather than the 24 of an `(IpNetwork, u32)`, and a search step compares
-//! integers, not enums of octet arrays. Without ADD-PATH in a family only
-//! path identifier 0 is ever stored (the outbound side sends nothing else),
-//! so [`AdjRibOut::sent`] then finds a prefix with one exact look-up instead
-//! of a range search.
+//! dropped when the session goes down. This is the one structure of the RIB
+//! that grows with peers × routes, so its entries are small: IPv4 and IPv6
+//! have their own maps with packed integer keys (`key.rs`), path
+//! identifier 0 (every route sent without ADD-PATH) in maps keyed by the
+//! prefix alone (5 bytes for IPv4) and other identifiers (RFC 7911) in maps
+//! keyed by prefix and identifier; and an entry holds a 4-byte handle on
+//! the peer's table of distinct attribute sets ([`Sets`]) instead of an
+//! 8-byte `Arc`. A full table costs about 18 bytes an entry instead of 33.
+//! Without ADD-PATH, [`AdjRibOut::set_single`] finds what a prefix was sent
+//! and records the change with one search.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::iter::Peekable;
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
-use super::key::{Ipv4PathKey, Ipv6PathKey};
+use super::fast_hash::FastMap;
+use super::key::{Ipv4Key, Ipv4PathKey, Ipv6Key, Ipv6PathKey};
 use super::types::SharedAttributes;
+
+/// An attribute set in a peer's [`Sets`].
+type Handle = u32;
+
+/// The distinct attribute sets one peer has been sent, each held once,
+/// with the number of entries using it.
+#[derive(Debug, Default)]
+struct Sets {
+    held: Vec<Option<(SharedAttributes, u32)>>,
+    free: Vec<Handle>,
+    /// By the set's address: sets are interned, so identity is equality.
+    index: FastMap<usize, Handle>,
+}
+
+impl Sets {
+    /// A handle on `attributes` for one more entry. `None` only past 2^32
+    /// distinct sets, which no memory holds.
+    fn acquire(&mut self, attributes: &SharedAttributes) -> Option<Handle> {
+        let address = Arc::as_ptr(attributes) as usize;
+        if let Some(handle) = self.index.get(&address).copied() {
+            if let Some(Some((_, count))) = self.slot_mut(handle) {
+                *count = count.saturating_add(1);
+                return Some(handle);
+            }
+        }
+        let entry = Some((Arc::clone(attributes), 1));
+        let handle = match self.free.pop() {
+            Some(handle) => {
+                let slot = self.slot_mut(handle)?;
+                *slot = entry;
+                handle
+            }
+            None => {
+                let handle = Handle::try_from(self.held.len()).ok()?;
+                self.held.push(entry);
+                handle
+            }
+        };
+        self.index.insert(address, handle);
+        Some(handle)
+    }
+
+    fn get(&self, handle: Handle) -> Option<&SharedAttributes> {
+        let index = usize::try_from(handle).ok()?;
+        self.held
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|(attributes, _)| attributes)
+    }
+
+    /// One entry lets go of `handle`; the set comes back when it was the last.
+    fn release(&mut self, handle: Handle) -> Option<SharedAttributes> {
+        let slot = self.slot_mut(handle)?;
+        let last = slot.as_ref().is_some_and(|(_, count)| *count <= 1);
+        if !last {
+            if let Some((_, count)) = slot {
+                *count = count.saturating_sub(1);
+            }
+            return None;
+        }
+        let (attributes, _) = slot.take()?;
+        self.index.remove(&(Arc::as_ptr(&attributes) as usize));
+        self.free.push(handle);
+        Some(attributes)
+    }
+
+    fn slot_mut(&mut self, handle: Handle) -> Option<&mut Option<(SharedAttributes, u32)>> {
+        let index = usize::try_from(handle).ok()?;
+        self.held.get_mut(index)
+    }
+
+    fn into_attributes(self) -> impl Iterator<Item = SharedAttributes> {
+        self.held
+            .into_iter()
+            .flatten()
+            .map(|(attributes, _)| attributes)
+    }
+}
 
 /// What one peer has been sent; see the module overview.
 #[derive(Debug, Default)]
 pub(super) struct AdjRibOut {
-    ipv4: BTreeMap<Ipv4PathKey, SharedAttributes>,
-    ipv6: BTreeMap<Ipv6PathKey, SharedAttributes>,
+    ipv4: BTreeMap<Ipv4Key, Handle>,
+    ipv6: BTreeMap<Ipv6Key, Handle>,
+    ipv4_paths: BTreeMap<Ipv4PathKey, Handle>,
+    ipv6_paths: BTreeMap<Ipv6PathKey, Handle>,
+    sets: Sets,
 }
 
 impl AdjRibOut {
     /// Routes held, both families.
     pub(super) fn len(&self) -> usize {
-        self.ipv4.len().saturating_add(self.ipv6.len())
+        self.ipv4
+            .len()
+            .saturating_add(self.ipv6.len())
+            .saturating_add(self.ipv4_paths.len())
+            .saturating_add(self.ipv6_paths.len())
     }
 
     /// Appends the (path id, attributes) sent for `prefix` to `out`, in path
@@ -44,24 +134,29 @@ impl AdjRibOut {
         out: &mut Vec<T>,
         mut map: impl FnMut(u32, &SharedAttributes) -> T,
     ) {
-        match (prefix, add_path) {
-            (IpNetwork::V4(network), false) => {
-                let key = Ipv4PathKey::of(network, 0);
-                out.extend(self.ipv4.get(&key).map(|held| map(0, held)));
-            }
-            (IpNetwork::V6(network), false) => {
-                let key = Ipv6PathKey::of(network, 0);
-                out.extend(self.ipv6.get(&key).map(|held| map(0, held)));
-            }
-            (IpNetwork::V4(network), true) => out.extend(
-                self.ipv4
-                    .range(Ipv4PathKey::of(network, 0)..=Ipv4PathKey::of(network, u32::MAX))
-                    .map(|(key, held)| map(key.id(), held)),
+        let single = match prefix {
+            IpNetwork::V4(network) => self.ipv4.get(&Ipv4Key::of(network)),
+            IpNetwork::V6(network) => self.ipv6.get(&Ipv6Key::of(network)),
+        };
+        out.extend(
+            single
+                .and_then(|handle| self.sets.get(*handle))
+                .map(|held| map(0, held)),
+        );
+        if !add_path {
+            return;
+        }
+        let sets = &self.sets;
+        match prefix {
+            IpNetwork::V4(network) => out.extend(
+                self.ipv4_paths
+                    .range(Ipv4PathKey::of(network, 1)..=Ipv4PathKey::of(network, u32::MAX))
+                    .filter_map(|(key, handle)| sets.get(*handle).map(|held| map(key.id(), held))),
             ),
-            (IpNetwork::V6(network), true) => out.extend(
-                self.ipv6
-                    .range(Ipv6PathKey::of(network, 0)..=Ipv6PathKey::of(network, u32::MAX))
-                    .map(|(key, held)| map(key.id(), held)),
+            IpNetwork::V6(network) => out.extend(
+                self.ipv6_paths
+                    .range(Ipv6PathKey::of(network, 1)..=Ipv6PathKey::of(network, u32::MAX))
+                    .filter_map(|(key, handle)| sets.get(*handle).map(|held| map(key.id(), held))),
             ),
         }
     }
@@ -76,52 +171,112 @@ impl AdjRibOut {
         desired: Option<&SharedAttributes>,
     ) -> SingleChange {
         match prefix {
-            IpNetwork::V4(network) => {
-                set_entry(&mut self.ipv4, Ipv4PathKey::of(network, 0), desired)
-            }
-            IpNetwork::V6(network) => {
-                set_entry(&mut self.ipv6, Ipv6PathKey::of(network, 0), desired)
-            }
+            IpNetwork::V4(network) => set_entry(
+                &mut self.ipv4,
+                &mut self.sets,
+                Ipv4Key::of(network),
+                desired,
+            ),
+            IpNetwork::V6(network) => set_entry(
+                &mut self.ipv6,
+                &mut self.sets,
+                Ipv6Key::of(network),
+                desired,
+            ),
         }
     }
 
-    /// Records that `prefix` was sent with `id`; returns what it replaces.
+    /// Records that `prefix` was sent with `id`; returns the attribute set
+    /// the peer's table no longer holds, if the replaced entry was its last.
     pub(super) fn insert(
         &mut self,
         prefix: IpNetwork,
         id: u32,
         attributes: SharedAttributes,
     ) -> Option<SharedAttributes> {
-        match prefix {
-            IpNetwork::V4(network) => self.ipv4.insert(Ipv4PathKey::of(&network, id), attributes),
-            IpNetwork::V6(network) => self.ipv6.insert(Ipv6PathKey::of(&network, id), attributes),
-        }
+        let handle = self.sets.acquire(&attributes)?;
+        let replaced = match (prefix, id) {
+            (IpNetwork::V4(network), 0) => self.ipv4.insert(Ipv4Key::of(&network), handle),
+            (IpNetwork::V6(network), 0) => self.ipv6.insert(Ipv6Key::of(&network), handle),
+            (IpNetwork::V4(network), _) => self
+                .ipv4_paths
+                .insert(Ipv4PathKey::of(&network, id), handle),
+            (IpNetwork::V6(network), _) => self
+                .ipv6_paths
+                .insert(Ipv6PathKey::of(&network, id), handle),
+        };
+        replaced.and_then(|old| self.sets.release(old))
     }
 
-    /// Records that `prefix` with `id` was withdrawn; returns what was sent.
+    /// Records that `prefix` with `id` was withdrawn; returns the attribute
+    /// set the peer's table no longer holds, if this entry was its last.
     pub(super) fn remove(&mut self, prefix: &IpNetwork, id: u32) -> Option<SharedAttributes> {
-        match prefix {
-            IpNetwork::V4(network) => self.ipv4.remove(&Ipv4PathKey::of(network, id)),
-            IpNetwork::V6(network) => self.ipv6.remove(&Ipv6PathKey::of(network, id)),
-        }
+        let removed = match (prefix, id) {
+            (IpNetwork::V4(network), 0) => self.ipv4.remove(&Ipv4Key::of(network)),
+            (IpNetwork::V6(network), 0) => self.ipv6.remove(&Ipv6Key::of(network)),
+            (IpNetwork::V4(network), _) => self.ipv4_paths.remove(&Ipv4PathKey::of(network, id)),
+            (IpNetwork::V6(network), _) => self.ipv6_paths.remove(&Ipv6PathKey::of(network, id)),
+        };
+        removed.and_then(|handle| self.sets.release(handle))
     }
 
     /// Every entry in (prefix, id) order, IPv4 first (the order of `IpNetwork`).
     pub(super) fn iter(&self) -> impl Iterator<Item = (IpNetwork, u32, &SharedAttributes)> {
-        let ipv4 = self.ipv4.iter().filter_map(|(key, held)| {
-            key.network()
-                .map(|network| (IpNetwork::V4(network), key.id(), held))
+        let sets = &self.sets;
+        let ipv4 = self.ipv4.iter().filter_map(|(key, handle)| {
+            Some((IpNetwork::V4(key.network()?), 0, sets.get(*handle)?))
         });
-        let ipv6 = self.ipv6.iter().filter_map(|(key, held)| {
-            key.network()
-                .map(|network| (IpNetwork::V6(network), key.id(), held))
+        let ipv4_paths = self.ipv4_paths.iter().filter_map(|(key, handle)| {
+            Some((IpNetwork::V4(key.network()?), key.id(), sets.get(*handle)?))
         });
-        ipv4.chain(ipv6)
+        let ipv6 = self.ipv6.iter().filter_map(|(key, handle)| {
+            Some((IpNetwork::V6(key.network()?), 0, sets.get(*handle)?))
+        });
+        let ipv6_paths = self.ipv6_paths.iter().filter_map(|(key, handle)| {
+            Some((IpNetwork::V6(key.network()?), key.id(), sets.get(*handle)?))
+        });
+        Merged::new(ipv4, ipv4_paths).chain(Merged::new(ipv6, ipv6_paths))
     }
 
-    /// Every attribute handle held, emptying the table (to release them).
+    /// Every distinct attribute set held, emptying the table (to release them).
     pub(super) fn into_attributes(self) -> impl Iterator<Item = SharedAttributes> {
-        self.ipv4.into_values().chain(self.ipv6.into_values())
+        self.sets.into_attributes()
+    }
+}
+
+/// Two iterators sorted by (prefix, id), merged.
+struct Merged<A: Iterator, B: Iterator> {
+    first: Peekable<A>,
+    second: Peekable<B>,
+}
+
+impl<A: Iterator, B: Iterator> Merged<A, B> {
+    fn new(first: A, second: B) -> Self {
+        Merged {
+            first: first.peekable(),
+            second: second.peekable(),
+        }
+    }
+}
+
+impl<'a, A, B> Iterator for Merged<A, B>
+where
+    A: Iterator<Item = (IpNetwork, u32, &'a SharedAttributes)>,
+    B: Iterator<Item = (IpNetwork, u32, &'a SharedAttributes)>,
+{
+    type Item = (IpNetwork, u32, &'a SharedAttributes);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let take_first = match (self.first.peek(), self.second.peek()) {
+            (Some(one), Some(other)) => (one.0, one.1) <= (other.0, other.1),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if take_first {
+            self.first.next()
+        } else {
+            self.second.next()
+        }
     }
 }
 
@@ -130,32 +285,50 @@ impl AdjRibOut {
 pub(super) enum SingleChange {
     /// The peer already has exactly this (or nothing was and is wanted).
     Unchanged,
-    /// The desired attributes were recorded (announce them); holds what they replaced.
+    /// The desired attributes were recorded (announce them); holds the set
+    /// they replaced when the peer's table no longer holds it.
     Announced(Option<SharedAttributes>),
-    /// The prefix was removed (withdraw it); holds what had been sent.
-    Withdrawn(SharedAttributes),
+    /// The prefix was removed (withdraw it); holds the set that had been
+    /// sent when the peer's table no longer holds it.
+    Withdrawn(Option<SharedAttributes>),
 }
 
 fn set_entry<K: Ord>(
-    map: &mut BTreeMap<K, SharedAttributes>,
+    map: &mut BTreeMap<K, Handle>,
+    sets: &mut Sets,
     key: K,
     desired: Option<&SharedAttributes>,
 ) -> SingleChange {
     match (map.entry(key), desired) {
         (Entry::Vacant(_), None) => SingleChange::Unchanged,
-        (Entry::Vacant(vacant), Some(attributes)) => {
-            vacant.insert(Arc::clone(attributes));
-            SingleChange::Announced(None)
-        }
-        (Entry::Occupied(occupied), Some(attributes))
-            if Arc::ptr_eq(occupied.get(), attributes) =>
-        {
-            SingleChange::Unchanged
-        }
+        (Entry::Vacant(vacant), Some(attributes)) => match sets.acquire(attributes) {
+            Some(handle) => {
+                vacant.insert(handle);
+                SingleChange::Announced(None)
+            }
+            // Past 2^32 distinct sets: announce, unrecorded.
+            None => SingleChange::Announced(None),
+        },
         (Entry::Occupied(mut occupied), Some(attributes)) => {
-            SingleChange::Announced(Some(occupied.insert(Arc::clone(attributes))))
+            let held = *occupied.get();
+            if sets
+                .get(held)
+                .is_some_and(|sent| Arc::ptr_eq(sent, attributes))
+            {
+                return SingleChange::Unchanged;
+            }
+            match sets.acquire(attributes) {
+                Some(handle) => {
+                    occupied.insert(handle);
+                    SingleChange::Announced(sets.release(held))
+                }
+                None => SingleChange::Announced(None),
+            }
         }
-        (Entry::Occupied(occupied), None) => SingleChange::Withdrawn(occupied.remove()),
+        (Entry::Occupied(occupied), None) => {
+            let held = occupied.remove();
+            SingleChange::Withdrawn(sets.release(held))
+        }
     }
 }
 
@@ -212,9 +385,66 @@ mod tests {
         ids.clear();
         table.sent(&prefix("2001:db8::/32"), false, &mut ids, |id, _| id);
         assert_eq!(ids, [0]);
-        assert!(table.remove(&prefix("2001:db8::/32"), 0).is_some());
+        // One set shared by four entries is held once, and given back
+        // only with its last entry.
         assert!(table.remove(&prefix("2001:db8::/32"), 0).is_none());
-        assert_eq!(table.into_attributes().count(), 3);
+        assert_eq!(table.len(), 3);
+        assert!(table.remove(&prefix("2001:db8::/32"), 0).is_none());
+        assert_eq!(table.len(), 3);
+        assert!(table.remove(&prefix("198.18.1.0/24"), 1).is_none());
+        assert!(table.remove(&prefix("198.18.1.0/24"), 2).is_none());
+        let last = table.remove(&prefix("198.18.0.0/24"), 0);
+        assert!(last.is_some_and(|last| Arc::ptr_eq(&last, &shared)));
+        assert_eq!(table.len(), 0);
+        assert_eq!(table.into_attributes().count(), 0);
+    }
+
+    #[test]
+    fn sets_are_counted_per_entry_and_handles_reused() {
+        let mut table = AdjRibOut::default();
+        let first = attributes();
+        let second = attributes();
+        for (text, attributes) in [
+            ("198.18.0.0/24", &first),
+            ("198.18.1.0/24", &first),
+            ("198.18.2.0/24", &second),
+        ] {
+            assert!(
+                table
+                    .insert(prefix(text), 0, Arc::clone(attributes))
+                    .is_none()
+            );
+        }
+        // Replacing one of two users of `first` gives nothing back...
+        assert!(
+            table
+                .insert(prefix("198.18.0.0/24"), 0, Arc::clone(&second))
+                .is_none()
+        );
+        // ...replacing its last user gives it back, once.
+        let back = table.insert(prefix("198.18.1.0/24"), 0, Arc::clone(&second));
+        assert!(back.is_some_and(|back| Arc::ptr_eq(&back, &first)));
+        // A new set takes the freed handle; what each prefix was sent stays right.
+        let third = attributes();
+        assert!(
+            table
+                .insert(prefix("198.18.3.0/24"), 0, Arc::clone(&third))
+                .is_none()
+        );
+        let sent: Vec<(String, bool)> = table
+            .iter()
+            .map(|(network, _, held)| (network.to_string(), Arc::ptr_eq(held, &third)))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("198.18.0.0/24".to_string(), false),
+                ("198.18.1.0/24".to_string(), false),
+                ("198.18.2.0/24".to_string(), false),
+                ("198.18.3.0/24".to_string(), true),
+            ]
+        );
+        assert_eq!(table.into_attributes().count(), 2);
     }
 
     #[test]
@@ -240,7 +470,7 @@ mod tests {
             other => panic!("expected a replacement, got {other:?}"),
         }
         match table.set_single(&network, None) {
-            SingleChange::Withdrawn(old) => assert!(Arc::ptr_eq(&old, &second)),
+            SingleChange::Withdrawn(Some(old)) => assert!(Arc::ptr_eq(&old, &second)),
             other => panic!("expected a withdrawal, got {other:?}"),
         }
         assert_eq!(table.len(), 0);

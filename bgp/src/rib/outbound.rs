@@ -224,7 +224,9 @@ impl Rib {
                         }
                         SingleChange::Withdrawn(old) => {
                             withdraw.push(0);
-                            self.outbound_interner.release(old);
+                            if let Some(old) = old {
+                                self.outbound_interner.release(old);
+                            }
                         }
                     }
                 }
