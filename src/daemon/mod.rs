@@ -237,12 +237,15 @@ async fn restarted_with_routes(
         ..NetlinkFibConfig::default()
     })
     .ok()?;
-    let routes = fib::Fib::list_owned(&fib).await.ok()?;
+    // A read-only dump: `list_owned` would also bring routes and nexthop
+    // objects into this FIB's form, which is the synchronizer's business.
+    let config = fib.config();
+    let routes = fib.snapshot(Some(config.table)).await.ok()?;
     let families: std::collections::BTreeSet<bgp::wire::Family> = routes
         .iter()
-        .filter(|route| route.kind() == fib::RouteKind::Unicast)
+        .filter(|route| config.owns(route) && route.route_type == fib::KernelRouteType::Unicast)
         .map(|route| {
-            if route.prefix().is_ipv4() {
+            if route.prefix.is_ipv4() {
                 bgp::wire::Family::IPV4_UNICAST
             } else {
                 bgp::wire::Family::IPV6_UNICAST

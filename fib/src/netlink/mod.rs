@@ -47,8 +47,8 @@ use crate::route::{FibChange, Route};
 use apply::{apply_blocking, dump_routes};
 use encode::Stamp;
 use nexthop::{
-    ObjectState, apply_with_objects, list_owned_adopting, list_owned_resolving_objects,
-    probe_objects,
+    ObjectState, apply_with_objects, list_owned_adopting, list_owned_plain,
+    list_owned_resolving_objects, probe_objects,
 };
 use transport::Transport;
 
@@ -365,7 +365,9 @@ impl Fib for NetlinkFib {
                 // Listing is adoption or resync: the registry is rebuilt
                 // and objects nothing uses are deleted on the way.
                 Some(state) => list_owned_adopting(&mut transport, config, &mut lock(&state)),
-                None => list_owned_resolving_objects(&mut transport, config),
+                // Routes a run with objects left are turned back into
+                // plain routes, and its objects deleted.
+                None => list_owned_plain(&mut transport, config),
             }
         }))
     }

@@ -22,7 +22,10 @@
 //! using the group follows in that one operation.
 //!
 //! The registry is rebuilt from a dump on first use and after any failure
-//! that leaves the kernel's state in doubt.
+//! that leaves the kernel's state in doubt, and on every `list_owned`
+//! (adoption at start, resyncs), which also deletes objects of ours that no
+//! route uses and converts routes left in the other form by a run with the
+//! other setting (`list_owned_adopting`, `list_owned_plain`).
 //!
 //! Limits: the kernel has no conditional delete for objects, so a route of
 //! another program that points at one of our objects by id would vanish
@@ -39,7 +42,7 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 
-use super::apply::{apply_prepared, resolve_interfaces};
+use super::apply::{apply_blocking, apply_prepared, resolve_interfaces};
 use super::nexthop_message::{
     GroupMember, NexthopBody, NexthopObject, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP,
     decode_nexthop, delete_nexthop, dump_nexthops, new_blackhole_nexthop, new_nexthop,
@@ -48,7 +51,7 @@ use super::nexthop_registry::{Member, Registry, normalize};
 use super::transport::{RawRequest, Transport};
 use super::{NetlinkFibConfig, decode, encode, transport_error};
 use crate::error::{FibError, FibErrorKind, Operation};
-use crate::kernel_route::{KernelNextHop, KernelRoute};
+use crate::kernel_route::{KernelNextHop, KernelRoute, KernelRouteType};
 use crate::route::{FibChange, Route, RouteKind};
 
 /// `RTM_GETROUTE` and its answer `RTM_NEWROUTE`.
@@ -161,7 +164,9 @@ pub(crate) fn probe_objects(
 /// [`list_owned_resolving_objects`], and on the way the registry is
 /// rebuilt from the same dumps and every object of ours that no route uses
 /// (left by a previous run, or by a failure) is deleted, so adoption and
-/// resyncs never leak objects.
+/// resyncs never leak objects. Unicast routes of ours left in plain form
+/// (by a run without objects) are re-installed through objects, with the
+/// same next hops, so a gateway's failure covers them too.
 pub(crate) fn list_owned_adopting(
     transport: &mut Transport,
     config: NetlinkFibConfig,
@@ -176,11 +181,74 @@ pub(crate) fn list_owned_adopting(
     state.registry.rebuild(&objects, &using);
     state.synced = true;
     delete_unused(transport, state);
+    let plain: BTreeSet<IpNetwork> = routes
+        .iter()
+        .filter(|(route, id)| id.is_none() && route.route_type == KernelRouteType::Unicast)
+        .map(|(route, _)| route.prefix)
+        .collect();
     let by_id: BTreeMap<u32, NexthopObject> = objects
         .into_iter()
         .map(|object| (object.id, object))
         .collect();
-    Ok(resolve_routes(routes, &by_id))
+    let owned = resolve_routes(routes, &by_id);
+    let conversions: Vec<FibChange> = owned
+        .iter()
+        .filter(|route| plain.contains(&route.prefix()))
+        .cloned()
+        .map(FibChange::Replace)
+        .collect();
+    if !conversions.is_empty() {
+        // Same forwarding either way; a route the kernel will not take as
+        // an object simply stays as it is.
+        let _ = apply_with_objects(transport, config, state, conversions);
+    }
+    Ok(owned)
+}
+
+/// `list_owned` without objects: routes left through objects of ours (our
+/// protocol, ids in the default range) by a run with objects are
+/// re-installed with their next hops in plain form, then those objects,
+/// used by nothing any more, are deleted. Nothing to do, and no nexthop
+/// dump, when no route of ours uses an object.
+pub(crate) fn list_owned_plain(
+    transport: &mut Transport,
+    config: NetlinkFibConfig,
+) -> Result<Vec<Route>, FibError> {
+    let routes = dump_owned(transport, config)?;
+    if routes.iter().all(|(_, id)| id.is_none()) {
+        return Ok(resolve_routes(routes, &BTreeMap::new()));
+    }
+    let objects = dump_objects(transport)?;
+    let mut state = ObjectState::new(config.protocol, NexthopObjects::default());
+    let through_ours: BTreeSet<IpNetwork> = routes
+        .iter()
+        .filter(|(_, id)| {
+            id.and_then(|id| objects.iter().find(|object| object.id == id))
+                .is_some_and(|object| state.registry.owns(object))
+        })
+        .map(|(route, _)| route.prefix)
+        .collect();
+    let by_id: BTreeMap<u32, NexthopObject> = objects
+        .iter()
+        .map(|object| (object.id, object.clone()))
+        .collect();
+    let owned = resolve_routes(routes, &by_id);
+    let conversions: Vec<FibChange> = owned
+        .iter()
+        .filter(|route| through_ours.contains(&route.prefix()))
+        .cloned()
+        .map(FibChange::Replace)
+        .collect();
+    if !conversions.is_empty() {
+        let _ = apply_blocking(transport, config, conversions);
+        let using: Vec<(IpNetwork, u32)> = dump_owned(transport, config)?
+            .into_iter()
+            .filter_map(|(route, id)| Some((route.prefix, id?)))
+            .collect();
+        state.registry.rebuild(&dump_objects(transport)?, &using);
+        delete_unused(transport, &mut state);
+    }
+    Ok(owned)
 }
 
 /// The objects our routes use, from the registry.

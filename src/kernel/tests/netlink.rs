@@ -329,3 +329,109 @@ fn objects_left_by_a_previous_run_are_adopted_or_deleted() {
         },
     );
 }
+
+#[test]
+fn switching_objects_off_and_on_across_restarts_that_keep_routes_converts_them() {
+    in_namespace(
+        "kernel::tests::netlink::switching_objects_off_and_on_across_restarts_that_keep_routes_converts_them",
+        || async {
+            let plain_settings = settings(&[]);
+            for (round, objects) in [(1, true), (2, false), (3, true)] {
+                let chosen = if objects {
+                    with_objects()
+                } else {
+                    plain_settings.clone()
+                };
+                let fib = crate::kernel::netlink::open_fib(&chosen).await.unwrap();
+                let (updates, receiver) = mpsc::unbounded_channel();
+                let handle = spawn_netlink(fib, chosen, receiver).unwrap();
+                updates
+                    .send(ecmp_updates(20, &["198.18.0.7", "198.18.0.8"]))
+                    .unwrap();
+                handle.end_of_rib_all().await.unwrap();
+                handle.settled().await.unwrap();
+                let status = handle.status().await.unwrap();
+                let shown = our_routes();
+                assert_eq!(
+                    shown.matches("nexthop via 198.18.0.8").count(),
+                    20,
+                    "{shown}"
+                );
+                if objects {
+                    assert_eq!(
+                        shown.matches(" nhid ").count(),
+                        20,
+                        "round {round}: {shown}"
+                    );
+                    assert_eq!(our_objects().len(), 3, "{}", ip_output("nexthop show"));
+                    assert_eq!(our_objects(), objects_in_use());
+                } else {
+                    assert!(!shown.contains("nhid"), "round {round}: {shown}");
+                    assert_eq!(our_objects(), Vec::<u64>::new(), "objects left behind");
+                }
+                if round > 1 {
+                    // Adopted as forwarding right: converted in place by
+                    // the FIB, not re-installed by the synchronizer.
+                    assert_eq!(status.counters.adopted, 20, "{:?}", status.counters);
+                    assert_eq!(status.counters.installs, 0, "{:?}", status.counters);
+                }
+                assert_eq!(status.counters.drift_repairs, 0, "{:?}", status.counters);
+                handle.shutdown(true).await.unwrap();
+            }
+        },
+    );
+}
+
+#[test]
+fn without_compat_mode_object_events_start_no_repair_loop() {
+    in_namespace(
+        "kernel::tests::netlink::without_compat_mode_object_events_start_no_repair_loop",
+        || async {
+            // Route events then name the object only, no next hops.
+            let sysctl = std::process::Command::new("sysctl")
+                .args(["-w", "net.ipv4.nexthop_compat_mode=0"])
+                .output()
+                .unwrap();
+            assert!(sysctl.status.success(), "{sysctl:?}");
+            let fib = crate::kernel::netlink::open_fib(&with_objects())
+                .await
+                .unwrap();
+            let (updates, receiver) = mpsc::unbounded_channel();
+            let handle = spawn_netlink(fib, with_objects(), receiver).unwrap();
+            updates
+                .send(ecmp_updates(20, &["198.18.0.7", "198.18.0.8"]))
+                .unwrap();
+            handle.settled().await.unwrap();
+            updates.send(ecmp_updates(20, &["198.18.0.8"])).unwrap();
+            handle.settled().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            handle.settled().await.unwrap();
+            let status = handle.status().await.unwrap();
+            assert_eq!(
+                status.counters.gateway_failovers, 1,
+                "{:?}",
+                status.counters
+            );
+            assert_eq!(status.counters.installs, 20, "{:?}", status.counters);
+            assert_eq!(status.counters.drift_repairs, 0, "{:?}", status.counters);
+            assert!(status.installed.iter().all(|route| {
+                route.next_hops.len() == 1 && route.next_hops[0].gateway.to_string() == "198.18.0.8"
+            }));
+            assert!(!ip_output("nexthop show").contains("198.18.0.7"));
+            assert_eq!(our_objects(), objects_in_use());
+            // Someone deletes one of our routes: still repaired.
+            ip("route del 198.19.1.0/24 proto 201 metric 20");
+            tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    handle.settled().await.unwrap();
+                    if our_routes().contains("198.19.1.0/24 nhid") {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("deleted route not put back");
+        },
+    );
+}
