@@ -15,8 +15,9 @@
 //!    uses any more are deleted (groups before their members).
 //!
 //! A route whose gateway cannot be looked up as on-link (no route, or only
-//! through another gateway) and a blackhole are installed as before, with
-//! no object, so the kernel reports its usual error or accepts its usual
+//! through another gateway), a route whose object the kernel refuses as
+//! unsupported (`EOPNOTSUPP`, `EINVAL`, `EAFNOSUPPORT`) and a blackhole are
+//! installed as before, with no object, so the kernel reports its usual error or accepts its usual
 //! shape. [`remove_gateway_with_objects`] is the point of the mode: a
 //! gateway's failure replaces each group containing it once, so every route
 //! using the group follows in that one operation.
@@ -566,14 +567,39 @@ pub(crate) fn apply_with_objects(
         }
     }
     let failed = create_objects(transport, state, creates);
-    for ((change, body), object) in changes.iter().zip(bodies.iter_mut()).zip(&objects_of) {
-        if let Some(errno) = object.and_then(|id| failed.get(&id)) {
-            *body = Some(Err(FibError::kernel(
-                Operation::Replace,
-                change.prefix(),
-                *errno,
-            )));
+    for ((change, body), object) in changes
+        .iter()
+        .zip(bodies.iter_mut())
+        .zip(objects_of.iter_mut())
+    {
+        let Some(errno) = object.and_then(|id| failed.get(&id).copied()) else {
+            continue;
+        };
+        // A kernel that takes objects in general may still refuse this
+        // one (an older kernel and a mixed-family group, say): the route
+        // goes in plain instead of failing until the kernel changes.
+        if let (FibChange::Replace(route), true) = (change, refused_as_object(errno)) {
+            *object = None;
+            *body = Some(
+                resolve_interfaces(route, &mut names, transport)
+                    .map(|interfaces| {
+                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp))
+                    })
+                    .map_err(|reason| {
+                        FibError::new(
+                            Operation::Replace,
+                            route.prefix(),
+                            FibErrorKind::Invalid(reason),
+                        )
+                    }),
+            );
+            continue;
         }
+        *body = Some(Err(FibError::kernel(
+            Operation::Replace,
+            change.prefix(),
+            errno,
+        )));
     }
     let results = apply_prepared(transport, config, &changes, bodies);
     for ((change, result), object) in changes.iter().zip(&results).zip(&objects_of) {
@@ -590,6 +616,13 @@ pub(crate) fn apply_with_objects(
     }
     delete_unused(transport, state);
     results
+}
+
+/// True for the errors with which a kernel refuses a nexthop object it
+/// does not support (`EOPNOTSUPP`, `EINVAL`, `EAFNOSUPPORT`) rather than
+/// one it cannot create now.
+fn refused_as_object(errno: i32) -> bool {
+    matches!(errno, 95 | 22 | 97)
 }
 
 /// Creates `objects` in order; returns the errno of each one refused (and
