@@ -475,3 +475,31 @@ fn display_summarises_every_change() {
         ["198.18.0.2", "198.18.1.1"]
     );
 }
+
+#[test]
+fn switching_nexthop_objects_needs_a_restart() {
+    let off = format!("{BASE}\n[fib]\nnexthop_objects = false\n");
+    let diff = Config::diff(&parse(BASE), &parse(&off));
+    assert!(diff.needs_restart());
+    assert_eq!(
+        diff.settings,
+        vec![SettingChange {
+            key: "fib.nexthop_objects".into(),
+            effect: Effect::Restart
+        }]
+    );
+    assert!(parse(BASE).fib.nexthop_objects, "on by default");
+    // Written out and read back, the setting survives.
+    let config = parse(&off);
+    assert!(!parse(&config.to_toml()).fib.nexthop_objects);
+    let error = Config::from_str(
+        &format!("{BASE}\n[fib]\nnexthop_objects = \"yes\"\n"),
+        "t.toml",
+    )
+    .unwrap_err();
+    let message = error.errors[0].to_string();
+    assert!(
+        message.starts_with("t.toml:") && message.contains("fib.nexthop_objects"),
+        "{message}"
+    );
+}
