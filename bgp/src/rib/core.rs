@@ -371,7 +371,7 @@ impl Rib {
             .iter()
             .map(|path| (path.source, path.path_id))
             .collect();
-        let multipath_before = destination.multipath;
+        let multipath_before = destination.multipath();
         decide(
             &self.settings,
             &self.peers,
@@ -390,7 +390,7 @@ impl Rib {
                 self.fib_changes.insert(prefix, after);
             }
         }
-        if order_before != order_after || multipath_before != destination.multipath {
+        if order_before != order_after || multipath_before != destination.multipath() {
             self.mark_dirty(now, prefix);
         }
     }
@@ -475,7 +475,7 @@ fn decide(
     // The common case, one path: no ranking to do, and of the candidate's
     // facts only reachability matters.
     if let [path] = &destination.paths[..] {
-        destination.multipath = u8::from(reachable(next_hops, path));
+        destination.set_multipath(u8::from(reachable(next_hops, path)));
         return;
     }
     let candidates: Vec<Candidate> = destination
@@ -493,7 +493,7 @@ fn decide(
         .iter()
         .filter_map(|&index| slots.get_mut(index).and_then(Option::take))
         .collect();
-    destination.multipath = u8::try_from(multipath).unwrap_or(u8::MAX);
+    destination.set_multipath(u8::try_from(multipath).unwrap_or(u8::MAX));
 }
 
 /// The next hops a prefix forwards to: the multipath set's, sorted; none

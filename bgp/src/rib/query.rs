@@ -108,7 +108,7 @@ impl Rib {
             })
             .map(|(prefix, destination)| {
                 let best = destination.best().map(|path| self.candidate(path));
-                let multipath = usize::from(destination.multipath);
+                let multipath = usize::from(destination.multipath());
                 let paths = destination
                     .paths
                     .iter()

@@ -4,8 +4,9 @@
 //! post-policy Adj-RIB-In of each peer is the set of paths whose source is
 //! that peer, so a route is stored once. After every change the RIB core
 //! re-runs [`super::decision::select`] and stores the paths best first,
-//! then the rest of the multipath set, then the others; `multipath` says
-//! how many lead. A path is a source, two identifiers and a pointer to the
+//! then the rest of the multipath set, then the others; `multipath()` says
+//! how many lead (a single inline path is eligible by construction; one
+//! that is not is boxed with its count of 0). A path is a source, two identifiers and a pointer to the
 //! interned attributes, a few dozen bytes in all; the usual single path
 //! of a prefix is stored inline ([`PathList`]), with no allocation of its own,
 //! and each family has its own map so that an IPv4 key costs 5 bytes, not
@@ -42,10 +43,20 @@ pub enum PathList {
     Empty,
     /// The common case: one path, no allocation.
     One(Path),
-    /// Two or more paths. Boxed so that the list is no bigger than one
-    /// path: a full table is almost all `One`, and every byte here is paid
-    /// per prefix.
-    Many(Box<Vec<Path>>),
+    /// Two or more paths, or one that is not eligible (its next hop does
+    /// not resolve), with the size of the multipath set. Boxed so that the
+    /// list is no bigger than one path: a full table is almost all `One`,
+    /// and every byte here is paid per prefix.
+    Many(Box<Paths>),
+}
+
+/// The paths of a [`PathList::Many`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// In decision order.
+    pub list: Vec<Path>,
+    /// How many leading paths form the multipath set (0: none eligible).
+    pub multipath: u8,
 }
 
 impl PathList {
@@ -53,9 +64,12 @@ impl PathList {
     pub fn push(&mut self, path: Path) {
         *self = match std::mem::take(self) {
             PathList::Empty => PathList::One(path),
-            PathList::One(first) => PathList::Many(Box::new(vec![first, path])),
+            PathList::One(first) => PathList::Many(Box::new(Paths {
+                list: vec![first, path],
+                multipath: 1,
+            })),
             PathList::Many(mut paths) => {
-                paths.push(path);
+                paths.list.push(path);
                 PathList::Many(paths)
             }
         };
@@ -66,8 +80,41 @@ impl PathList {
         match self {
             PathList::Empty => Vec::new(),
             PathList::One(path) => vec![path],
-            PathList::Many(paths) => *paths,
+            PathList::Many(paths) => paths.list,
         }
+    }
+
+    /// How many leading paths form the multipath set (0: none eligible).
+    pub fn multipath(&self) -> u8 {
+        match self {
+            PathList::Empty => 0,
+            PathList::One(_) => 1,
+            PathList::Many(paths) => paths.multipath,
+        }
+    }
+
+    /// Sets the size of the multipath set. A single path is kept inline
+    /// when eligible and boxed when not, so the common case stores no count.
+    pub fn set_multipath(&mut self, multipath: u8) {
+        *self = match std::mem::take(self) {
+            PathList::Empty => PathList::Empty,
+            PathList::One(path) if multipath == 0 => PathList::Many(Box::new(Paths {
+                list: vec![path],
+                multipath: 0,
+            })),
+            PathList::One(path) => PathList::One(path),
+            PathList::Many(mut paths) => {
+                if paths.list.len() == 1 && multipath > 0 {
+                    match paths.list.pop() {
+                        Some(path) => PathList::One(path),
+                        None => PathList::Empty,
+                    }
+                } else {
+                    paths.multipath = multipath;
+                    PathList::Many(paths)
+                }
+            }
+        };
     }
 }
 
@@ -76,7 +123,10 @@ impl From<Vec<Path>> for PathList {
         match paths.len() {
             0 => PathList::Empty,
             1 => paths.pop().map_or(PathList::Empty, PathList::One),
-            _ => PathList::Many(Box::new(paths)),
+            _ => PathList::Many(Box::new(Paths {
+                list: paths,
+                multipath: 1,
+            })),
         }
     }
 }
@@ -94,7 +144,7 @@ impl Deref for PathList {
         match self {
             PathList::Empty => &[],
             PathList::One(path) => std::slice::from_ref(path),
-            PathList::Many(paths) => paths,
+            PathList::Many(paths) => &paths.list,
         }
     }
 }
@@ -104,7 +154,7 @@ impl DerefMut for PathList {
         match self {
             PathList::Empty => &mut [],
             PathList::One(path) => std::slice::from_mut(path),
-            PathList::Many(paths) => paths,
+            PathList::Many(paths) => &mut paths.list,
         }
     }
 }
@@ -112,10 +162,8 @@ impl DerefMut for PathList {
 /// The paths of one prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Destination {
-    /// Paths in decision order.
+    /// Paths in decision order, with the size of the multipath set.
     pub paths: PathList,
-    /// How many leading paths form the multipath set (0: none eligible).
-    pub multipath: u8,
 }
 
 impl Destination {
@@ -180,7 +228,7 @@ impl Destination {
 
     /// The best path, if one is eligible.
     pub fn best(&self) -> Option<&Path> {
-        if self.multipath == 0 {
+        if self.multipath() == 0 {
             None
         } else {
             self.paths.first()
@@ -189,7 +237,19 @@ impl Destination {
 
     /// The multipath set (best first).
     pub fn multipath_set(&self) -> &[Path] {
-        self.paths.get(..usize::from(self.multipath)).unwrap_or(&[])
+        self.paths
+            .get(..usize::from(self.multipath()))
+            .unwrap_or(&[])
+    }
+
+    /// How many leading paths form the multipath set (0: none eligible).
+    pub fn multipath(&self) -> u8 {
+        self.paths.multipath()
+    }
+
+    /// Sets the size of the multipath set (the decision process does).
+    pub fn set_multipath(&mut self, multipath: u8) {
+        self.paths.set_multipath(multipath);
     }
 
     /// The smallest identifier from 1 up that no path of this prefix uses.
@@ -277,10 +337,56 @@ impl Table {
 mod tests {
     use super::*;
 
+    fn path(peer: u32) -> Path {
+        Path {
+            source: Source::Peer(super::super::types::PeerId(peer)),
+            path_id: 0,
+            local_id: 1,
+            attributes: std::sync::Arc::new(super::super::types::RouteAttributes {
+                path: crate::wire::PathAttributes::default(),
+                next_hop: None,
+            }),
+        }
+    }
+
     #[test]
-    fn a_destination_costs_no_more_than_one_path_and_its_count() {
+    fn the_multipath_size_survives_every_shape_of_the_list() {
+        let mut destination = Destination::default();
+        assert_eq!(destination.multipath(), 0);
+        destination.paths.push(path(1));
+        // One eligible path: inline, counted as a multipath set of one.
+        assert!(matches!(destination.paths, PathList::One(_)));
+        assert_eq!(destination.multipath_set().len(), 1);
+        // Not eligible: boxed with a count of 0, and no best path.
+        destination.set_multipath(0);
+        assert!(matches!(destination.paths, PathList::Many(_)));
+        assert!(destination.best().is_none());
+        assert!(destination.multipath_set().is_empty());
+        assert_eq!(destination.paths.len(), 1);
+        // Eligible again: back inline.
+        destination.set_multipath(1);
+        assert!(matches!(destination.paths, PathList::One(_)));
+        assert!(destination.best().is_some());
+        // Two paths, both in the set, then none.
+        destination.paths.push(path(2));
+        destination.set_multipath(2);
+        assert_eq!(destination.multipath_set().len(), 2);
+        destination.set_multipath(0);
+        assert!(destination.best().is_none());
+        assert_eq!(destination.paths.len(), 2);
+        // Removing one leaves one path, eligible once the decision says so.
+        destination.remove(Source::Peer(super::super::types::PeerId(2)), 0);
+        destination.set_multipath(1);
+        assert!(matches!(destination.paths, PathList::One(_)));
+    }
+
+    #[test]
+    fn a_destination_costs_no_more_than_one_path() {
         // The per-prefix cost of a full table: one inline path, no tag word.
         assert_eq!(std::mem::size_of::<PathList>(), std::mem::size_of::<Path>());
-        assert!(std::mem::size_of::<Destination>() <= std::mem::size_of::<Path>() + 8);
+        assert_eq!(
+            std::mem::size_of::<Destination>(),
+            std::mem::size_of::<Path>()
+        );
     }
 }
