@@ -1,5 +1,9 @@
 //! Wiring the synchronizer to the real kernel.
 //!
+//! [`open_fib`] opens the netlink FIB in the form `[fib] nexthop_objects`
+//! asks for, after asking the kernel with one probe object whether it
+//! takes nexthop objects at all (plain routes and one warning if not).
+//!
 //! [`spawn_netlink`] subscribes to route events *before* the synchronizer
 //! lists our routes, so no change can fall between the listing and the
 //! first event. A small task forwards the [`RouteMonitor`]'s notifications
