@@ -421,6 +421,11 @@ fn encode_fib(encoder: &mut DescriptorEncoder<'_>, fib: &FibSnapshot) -> Result<
             "Batches of kernel operations applied.",
             counters.batches,
         ),
+        (
+            "podroute_fib_gateway_failovers",
+            "Gateways taken out of every nexthop group at once after their last route went.",
+            counters.gateway_failovers,
+        ),
     ] {
         single(encoder, name, help, Kind::Counter, value)?;
     }

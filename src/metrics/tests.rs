@@ -84,7 +84,7 @@ fn fib_status() -> FibStatus {
             resyncs: 16,
             adopted: 17,
             batches: 18,
-            gateway_failovers: 0,
+            gateway_failovers: 19,
         },
     }
 }
@@ -229,6 +229,7 @@ fn rib_fib_and_process_metrics() {
         "podroute_fib_resyncs_total 16",
         "podroute_fib_adopted_total 17",
         "podroute_fib_batches_total 18",
+        "podroute_fib_gateway_failovers_total 19",
         "podroute_process_start_time_seconds 1700000000",
         r#"podroute_build_info{version="9.8.7"} 1"#,
         "# TYPE podroute_neighbor_flaps counter",
