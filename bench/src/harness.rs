@@ -668,8 +668,12 @@ impl RoleProcess {
     }
 
     fn wait_for_ready(&self) -> Result<()> {
+        self.wait_for_line("ready")
+    }
+
+    fn wait_for_line(&self, expected: &str) -> Result<()> {
         loop {
-            if self.next_line()? == "ready" {
+            if self.next_line()? == expected {
                 return Ok(());
             }
         }

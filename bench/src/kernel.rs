@@ -33,8 +33,9 @@ use crate::roles::{now_nanoseconds, role_event};
 use crate::tables;
 
 /// rtnetlink multicast groups (rtnetlink(7)): IPv4 and IPv6 routes.
-const RTMGRP_IPV4_ROUTE: u32 = 0x40;
-const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+pub const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+/// IPv6 routes group.
+pub const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const RTM_NEWROUTE: u16 = 24;
@@ -44,8 +45,10 @@ const NLM_F_REQUEST: u16 = 1;
 const NLM_F_DUMP: u16 = 0x300;
 const RTA_DST: u16 = 1;
 const RTA_TABLE: u16 = 15;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
+/// Address families of `rtmsg`.
+pub const AF_INET: u8 = 2;
+/// IPv6.
+pub const AF_INET6: u8 = 10;
 const RT_TABLE_MAIN: u32 = 254;
 const RTN_UNICAST: u8 = 1;
 const RTPROT_KERNEL: u8 = 2;
@@ -53,7 +56,7 @@ const HEADER_LENGTH: usize = 16;
 const RTMSG_LENGTH: usize = 12;
 /// Receive buffer forced past `rmem_max` (needs CAP_NET_ADMIN): the kernel
 /// may queue a whole table's notifications while the watcher waits for CPU.
-const RECEIVE_BUFFER_BYTES: usize = 1 << 30;
+pub const RECEIVE_BUFFER_BYTES: usize = 1 << 30;
 
 /// One route the watcher counts: family, destination, prefix length.
 pub type RouteKey = (u8, u128, u8);
@@ -90,7 +93,7 @@ pub fn parse_buffer(buffer: &[u8], mut each: impl FnMut(RouteMessage)) -> Buffer
             NLMSG_DONE | NLMSG_ERROR => end.done = true,
             RTM_NEWROUTE | RTM_DELROUTE => each(RouteMessage {
                 added: kind == RTM_NEWROUTE,
-                key: ingest_route(payload),
+                key: route_key(payload),
             }),
             _ => {}
         }
@@ -100,8 +103,14 @@ pub fn parse_buffer(buffer: &[u8], mut each: impl FnMut(RouteMessage)) -> Buffer
     end
 }
 
-/// The route's key if it is an ingest-shaped route of the main table.
-fn ingest_route(payload: &[u8]) -> Option<RouteKey> {
+/// Whether a route has the ingest's shape: IPv4 /24 or IPv6 /48.
+pub fn ingest_shape(key: &RouteKey) -> bool {
+    matches!((key.0, key.2), (AF_INET, 24) | (AF_INET6, 48))
+}
+
+/// The key of a unicast route of the main table not installed by the
+/// kernel itself (connected and local routes are the kernel's).
+fn route_key(payload: &[u8]) -> Option<RouteKey> {
     let header = payload.get(..RTMSG_LENGTH)?;
     let (family, length) = (*header.first()?, *header.get(1)?);
     let (mut table, protocol, kind) =
@@ -109,7 +118,7 @@ fn ingest_route(payload: &[u8]) -> Option<RouteKey> {
     if kind != RTN_UNICAST || protocol == RTPROT_KERNEL {
         return None;
     }
-    if !matches!((family, length), (AF_INET, 24) | (AF_INET6, 48)) {
+    if family != AF_INET && family != AF_INET6 {
         return None;
     }
     let mut destination = None;
@@ -152,7 +161,7 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
         .map_or(0, u32::from_ne_bytes)
 }
 
-fn netlink_socket(groups: u32) -> Result<OwnedFd> {
+pub fn netlink_socket(groups: u32) -> Result<OwnedFd> {
     let fd = socket(
         AddressFamily::Netlink,
         SockType::Raw,
@@ -165,15 +174,15 @@ fn netlink_socket(groups: u32) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-fn nix_error(context: &str, errno: Errno) -> BenchError {
+pub fn nix_error(context: &str, errno: Errno) -> BenchError {
     BenchError::Io {
         context: context.into(),
         source: std::io::Error::from(errno),
     }
 }
 
-/// Counts the ingest-shaped routes of the main table with one dump.
-pub fn dump_count() -> Result<usize> {
+/// Counts the main table's routes of a shape with one dump.
+pub fn dump_count(shape: fn(&RouteKey) -> bool) -> Result<usize> {
     let fd = netlink_socket(0)?;
     let mut request = Vec::with_capacity(HEADER_LENGTH + RTMSG_LENGTH);
     request.extend_from_slice(
@@ -194,7 +203,7 @@ pub fn dump_count() -> Result<usize> {
         let read = recv(fd.as_raw_fd(), &mut buffer, MsgFlags::empty())
             .map_err(|errno| nix_error("reading the route dump", errno))?;
         let end = parse_buffer(buffer.get(..read).unwrap_or(&[]), |message| {
-            if let Some(key) = message.key {
+            if let Some(key) = message.key.filter(shape) {
                 routes.insert(key);
             }
         });
@@ -263,7 +272,7 @@ pub fn watch(options: &WatchOptions) -> Result<()> {
         }
         if overrun {
             std::thread::sleep(Duration::from_secs(1));
-            let count = dump_count()?;
+            let count = dump_count(ingest_shape)?;
             if count >= want {
                 break true;
             }
@@ -272,7 +281,9 @@ pub fn watch(options: &WatchOptions) -> Result<()> {
         match recv(fd.as_raw_fd(), &mut buffer, MsgFlags::empty()) {
             Ok(read) => {
                 parse_buffer(buffer.get(..read).unwrap_or(&[]), |message| {
-                    let Some(key) = message.key else { return };
+                    let Some(key) = message.key.filter(ingest_shape) else {
+                        return;
+                    };
                     if first_route_ns == 0 {
                         first_route_ns = now_nanoseconds();
                     }
@@ -294,7 +305,7 @@ pub fn watch(options: &WatchOptions) -> Result<()> {
         complete_ns,
         first_route_ns,
         held: routes.len(),
-        dumped: dump_count()?,
+        dumped: dump_count(ingest_shape)?,
         overrun,
     };
     print_json(&result)?;
@@ -303,7 +314,7 @@ pub fn watch(options: &WatchOptions) -> Result<()> {
     }
 }
 
-fn print_json(result: &impl Serialize) -> Result<()> {
+pub fn print_json(result: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string(result)
         .map_err(|error| BenchError::Other(format!("serializing a result: {error}")))?;
     role_event(&text);
@@ -389,7 +400,7 @@ pub fn ceiling(options: &CeilingOptions) -> Result<()> {
         routes: prefixes.len(),
         errors,
         seconds,
-        dumped: dump_count()?,
+        dumped: dump_count(ingest_shape)?,
     })
 }
 
@@ -527,7 +538,7 @@ mod tests {
         assert!(!end.done);
         let keys: Vec<_> = seen
             .iter()
-            .filter_map(|route| route.key.map(|key| (route.added, key)))
+            .filter_map(|route| route.key.filter(ingest_shape).map(|key| (route.added, key)))
             .collect();
         assert_eq!(
             keys,

@@ -16,6 +16,7 @@ mod daemons;
 mod error;
 mod harness;
 mod kernel;
+mod kernel_churn;
 mod measure;
 mod mesh;
 mod report;
@@ -49,6 +50,8 @@ enum Role {
     Mesh(mesh::MeshOptions),
     /// Watch the namespace's routes until the ingest's are all installed.
     KernelWatch(kernel::WatchOptions),
+    /// Watch the DUT's kernel for churn steps (scenario 4, FIB variant).
+    KernelChurn(kernel_churn::KernelChurnOptions),
     /// Install the ingest's routes directly: the kernel's ceiling.
     KernelCeiling(kernel::CeilingOptions),
     /// Print the tables and redraw the scenario 3 chart from a `--json` file.
@@ -68,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Some(Role::Mesh(options)) => mesh::mesh(options),
         Some(Role::KernelWatch(options)) => kernel::watch(options),
         Some(Role::KernelCeiling(options)) => kernel::ceiling(options),
+        Some(Role::KernelChurn(options)) => kernel_churn::kernel_churn(options),
         Some(Role::Report { json, chart }) => harness::chart_from_json(json, chart),
         None => harness::run(&cli.harness),
     };

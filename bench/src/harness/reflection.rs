@@ -14,12 +14,17 @@ use std::time::Duration;
 
 use crate::daemons::{Daemon, Dut, DutNeighbor};
 use crate::error::Result;
+use crate::kernel_churn::KernelChurnResult;
 use crate::measure;
 use crate::mesh::{ChurnResult, MeshResult};
 use crate::report::{Measurement, ScenarioReport};
 use crate::wide::{DUT_OFFSET, WideNetwork};
 
 use super::{Bench, DUT_ASN, DutNode, RoleProcess};
+
+/// One churn step's outcome at the clients and, with the FIB on, at the
+/// DUT's kernel.
+type ChurnStep = (ChurnResult, Option<KernelChurnResult>);
 
 /// The three churn steps of scenario 4, as mesh commands, for `clients`
 /// clients of which `flapping` flap: client 0 withdraws, client 1 is cut,
@@ -54,7 +59,7 @@ impl Bench {
         Ok(wide)
     }
 
-    fn reflector(&self, wide: &WideNetwork, clients: u32) -> Dut {
+    fn reflector(&self, wide: &WideNetwork, clients: u32, fib: bool) -> Dut {
         let ipv4 = wide.ipv4(DUT_OFFSET);
         Dut {
             asn: DUT_ASN,
@@ -68,7 +73,7 @@ impl Bench {
                     route_reflector_client: true,
                 })
                 .collect(),
-            fib: false,
+            fib,
         }
     }
 
@@ -79,8 +84,9 @@ impl Bench {
         wide: &WideNetwork,
         clients: u32,
         run: usize,
+        fib: bool,
     ) -> Result<(Dut, DutNode)> {
-        let dut = self.reflector(wide, clients);
+        let dut = self.reflector(wide, clients, fib);
         let node = self.start_dut_with(daemon, &dut, run, |node| {
             wide.connect(node, DUT_OFFSET)?;
             wide.pin_neighbors(node, &self.generator, clients)
@@ -145,7 +151,7 @@ impl Bench {
         for repetition in 0..repetitions {
             for daemon in daemons {
                 let (measurement, _) =
-                    self.reflection_run(*daemon, repetition, clients, &[], ipv4_only)?;
+                    self.reflection_run(*daemon, repetition, clients, &[], ipv4_only, false)?;
                 eprintln!(
                     "{} {clients} clients #{repetition}: {measurement:?}",
                     daemon.name()
@@ -164,9 +170,27 @@ impl Bench {
         clients: u32,
         steps: &[String],
         ipv4_only: bool,
-    ) -> Result<(Measurement, Vec<ChurnResult>)> {
+        fib: bool,
+    ) -> Result<(Measurement, Vec<ChurnStep>)> {
         let wide = self.wide(clients)?;
-        let (dut, node) = self.start_reflector(daemon, wide, clients, run)?;
+        let (dut, node) = self.start_reflector(daemon, wide, clients, run, fib)?;
+        let mut kernel_watch = if fib {
+            self.copy_bench_binary(&node.node)?;
+            let watcher = RoleProcess::spawn(
+                &node.node,
+                &[
+                    "kernel-churn".into(),
+                    "--clients".into(),
+                    clients.to_string(),
+                    "--timeout".into(),
+                    self.role_timeout.to_string(),
+                ],
+            )?;
+            watcher.wait_for_ready()?;
+            Some(watcher)
+        } else {
+            None
+        };
         let mut mesh = RoleProcess::spawn(
             &self.generator,
             &self.mesh_arguments(wide, &dut, clients, ipv4_only),
@@ -189,10 +213,24 @@ impl Bench {
         }
         let mut churn = Vec::new();
         for step in steps {
+            if let Some(watcher) = kernel_watch.as_mut() {
+                watcher.command(step)?;
+                watcher.wait_for_line("marked")?;
+            }
             mesh.command(step)?;
             let outcome: ChurnResult = mesh.result()?;
-            eprintln!("{} churn `{step}`: {outcome:?}", daemon.name());
-            churn.push(outcome);
+            let kernel = match kernel_watch.as_ref() {
+                Some(watcher) => Some(watcher.result::<KernelChurnResult>()?),
+                None => None,
+            };
+            eprintln!(
+                "{} churn `{step}`: {outcome:?} kernel {kernel:?}",
+                daemon.name()
+            );
+            churn.push((outcome, kernel));
+        }
+        if let Some(watcher) = kernel_watch {
+            watcher.stop();
         }
         mesh.stop();
         Ok((
@@ -239,16 +277,51 @@ impl Bench {
                 ));
             }
         }
+        // The same steps with the FIB on, timed at the DUT's kernel.
+        let mut kernel_reports: Vec<ScenarioReport> = reports
+            .iter()
+            .map(|report| {
+                ScenarioReport::new(
+                    report
+                        .title
+                        .replace(
+                            "until every other client saw",
+                            "until the DUT's kernel (FIB on) had",
+                        )
+                        .replace(
+                            "until every other client",
+                            "until the DUT's kernel (FIB on)",
+                        ),
+                    report.routes,
+                )
+            })
+            .collect();
         for repetition in 0..repetitions {
             for daemon in daemons {
                 let (_, results) =
-                    self.reflection_run(*daemon, repetition, clients, &steps, false)?;
-                let measurements = results.iter().flat_map(churn_measurements);
+                    self.reflection_run(*daemon, repetition, clients, &steps, false, false)?;
+                let measurements = results
+                    .iter()
+                    .flat_map(|(result, _)| churn_measurements(result));
                 for (report, measurement) in reports.iter_mut().zip(measurements) {
                     report.add(daemon.name(), measurement);
                 }
             }
+            for daemon in daemons.iter().filter(|daemon| daemon.programs_kernel()) {
+                let (_, results) =
+                    self.reflection_run(*daemon, repetition, clients, &steps, false, true)?;
+                let measurements = results.iter().flat_map(|(result, kernel)| {
+                    kernel
+                        .as_ref()
+                        .map(|kernel| kernel_measurements(result, kernel))
+                        .unwrap_or_default()
+                });
+                for (report, measurement) in kernel_reports.iter_mut().zip(measurements) {
+                    report.add(daemon.name(), measurement);
+                }
+            }
         }
+        reports.extend(kernel_reports);
         Ok(reports)
     }
 
@@ -273,7 +346,8 @@ impl Bench {
         );
         for repetition in 0..repetitions {
             for daemon in daemons {
-                let (dut, node) = self.start_reflector(*daemon, wide, clients, repetition)?;
+                let (dut, node) =
+                    self.start_reflector(*daemon, wide, clients, repetition, false)?;
                 let mut arguments = self.mesh_arguments(wide, &dut, clients, false);
                 arguments.push("--storm".into());
                 let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
@@ -345,6 +419,30 @@ fn churn_measurements(result: &ChurnResult) -> Vec<Measurement> {
             all,
             result.action_ns,
             result.restored_ns,
+        ));
+    }
+    lines
+}
+
+/// As [`churn_measurements`], at the DUT's kernel, from the mesh's action.
+/// A change the kernel never showed is timed at the latest moment the step
+/// knows of and marked incomplete.
+fn kernel_measurements(result: &ChurnResult, kernel: &KernelChurnResult) -> Vec<Measurement> {
+    let latest = result
+        .withdrawn_ns
+        .max(result.restored_ns)
+        .max(result.action_ns);
+    let at = |ns: u64| if ns == 0 { latest } else { ns };
+    let mut lines = vec![Measurement::without_daemon(
+        kernel.withdrawn_ns != 0,
+        result.action_ns,
+        at(kernel.withdrawn_ns),
+    )];
+    if result.command.starts_with("flap") {
+        lines.push(Measurement::without_daemon(
+            kernel.complete,
+            result.action_ns,
+            at(kernel.restored_ns),
         ));
     }
     lines

@@ -21,7 +21,7 @@
 
 mod client;
 mod session;
-mod watch;
+pub(crate) mod watch;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -142,7 +142,7 @@ impl ChurnAction {
     }
 
     /// The clients acting.
-    fn actors(&self) -> std::ops::RangeInclusive<u32> {
+    pub fn actors(&self) -> std::ops::RangeInclusive<u32> {
         match *self {
             ChurnAction::Withdraw(client) | ChurnAction::Cut(client) => client..=client,
             ChurnAction::Flap(first, last) => first..=last,

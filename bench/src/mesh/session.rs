@@ -23,6 +23,13 @@ use crate::session::HOLD_TIME;
 const READ_CHUNK: usize = 64 * 1024;
 /// Longest a connect attempt may take before it is retried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the OPEN/KEEPALIVE exchange may take before the attempt is
+/// dropped and retried. Needed when the daemon's listen queue overflows in
+/// a storm: our side of the handshake completes, the daemon's final ACK is
+/// dropped, and our OPEN would wait on a connection the daemon never
+/// accepts; a real speaker's ConnectRetry timer (RFC 4271 §8.2.2, 120 s by
+/// default) plays this part, shorter here to keep runs bounded.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An Established mesh session.
 pub struct MeshSession {
@@ -33,8 +40,20 @@ pub struct MeshSession {
     pub established_ns: u64,
 }
 
-/// Connects from `local` to `remote` and establishes (one attempt).
+/// Connects from `local` to `remote` and establishes (one attempt, bounded
+/// by [`CONNECT_TIMEOUT`] plus [`HANDSHAKE_TIMEOUT`]).
 pub async fn establish(local: Ipv4Addr, remote: SocketAddr, asn: u32) -> Result<MeshSession> {
+    let stream = connect(local, remote).await?;
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, local, asn))
+        .await
+        .map_err(|_| {
+            BenchError::Other(format!(
+                "{local}: no OPEN and KEEPALIVE from {remote} in time"
+            ))
+        })?
+}
+
+async fn connect(local: Ipv4Addr, remote: SocketAddr) -> Result<TcpStream> {
     let socket = match remote {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
@@ -50,6 +69,10 @@ pub async fn establish(local: Ipv4Addr, remote: SocketAddr, asn: u32) -> Result<
     stream
         .set_nodelay(true)
         .map_err(io_context("setting TCP_NODELAY"))?;
+    Ok(stream)
+}
+
+async fn handshake(stream: TcpStream, local: Ipv4Addr, asn: u32) -> Result<MeshSession> {
     let mut session = MeshSession {
         stream,
         buffer: BytesMut::with_capacity(READ_CHUNK),

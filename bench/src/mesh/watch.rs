@@ -1,5 +1,5 @@
-//! Churn detection at one observing client (scenario 4): when did this
-//! client see the change another client made?
+//! Churn detection at one observer (scenario 4): when did a client, or the
+//! DUT's kernel ([`crate::kernel_churn`]), see the change another client made?
 //!
 //! Data flow: before a churn action the mesh gives every observer a
 //! [`ChangeWatch`] holding the affected prefixes (the routes of the clients
@@ -41,10 +41,17 @@ impl ChangeWatch {
         expect_restore: bool,
         counter: &PrefixCounter,
     ) -> ChangeWatch {
-        let held = affected
-            .iter()
-            .filter(|prefix| counter.holds(prefix))
-            .count();
+        ChangeWatch::holding(affected, expect_restore, |prefix| counter.holds(prefix))
+    }
+
+    /// Starts watching `affected` at an observer for which `holds` says
+    /// what it holds now (a client's table, or a kernel's).
+    pub fn holding(
+        affected: Arc<HashSet<IpNetwork>>,
+        expect_restore: bool,
+        holds: impl Fn(&IpNetwork) -> bool,
+    ) -> ChangeWatch {
+        let held = affected.iter().filter(|prefix| holds(prefix)).count();
         ChangeWatch {
             affected,
             expect_restore,
@@ -57,30 +64,35 @@ impl ChangeWatch {
 
     /// Applies one UPDATE already recorded in `counter`, received at `now_ns`.
     pub fn observe(&mut self, update: &Update, counter: &PrefixCounter, now_ns: u64) {
+        // RFC 7606 §2: an UPDATE to be treated as withdraw announces nothing.
+        let announced = update.treat_as_withdraw.is_none();
+        let changes = update
+            .withdrawals()
+            .map(|(_, nlri)| (nlri.prefix, false))
+            .chain(update.announced().map(|(_, nlri)| (nlri.prefix, announced)));
+        self.observe_changes(changes, |prefix| counter.holds(prefix), now_ns);
+    }
+
+    /// Applies route changes (prefix, added) already reflected in `holds`.
+    pub fn observe_changes(
+        &mut self,
+        changes: impl IntoIterator<Item = (IpNetwork, bool)>,
+        holds: impl Fn(&IpNetwork) -> bool,
+        now_ns: u64,
+    ) {
         let mut touched = false;
-        for (_, nlri) in update.withdrawals() {
-            if self.affected.contains(&nlri.prefix) {
+        for (prefix, added) in changes {
+            if self.affected.contains(&prefix) {
                 touched = true;
-                self.fresh.remove(&nlri.prefix);
-            }
-        }
-        let treat_as_withdraw = update.treat_as_withdraw.is_some();
-        for (_, nlri) in update.announced() {
-            if self.affected.contains(&nlri.prefix) {
-                touched = true;
-                if treat_as_withdraw {
-                    self.fresh.remove(&nlri.prefix);
+                if added {
+                    self.fresh.insert(prefix);
                 } else {
-                    self.fresh.insert(nlri.prefix);
+                    self.fresh.remove(&prefix);
                 }
             }
         }
         if touched {
-            self.held = self
-                .affected
-                .iter()
-                .filter(|prefix| counter.holds(prefix))
-                .count();
+            self.held = self.affected.iter().filter(|prefix| holds(prefix)).count();
         }
         self.check(now_ns);
     }
