@@ -291,7 +291,8 @@ impl Bench {
                         .replace(
                             "until every other client",
                             "until the DUT's kernel (FIB on)",
-                        ),
+                        )
+                        .replace("announced anew", "re-added"),
                     report.routes,
                 )
             })
