@@ -24,33 +24,65 @@ use ipnetwork::IpNetwork;
 
 use super::fast_hash::FastMap;
 use super::key::{Ipv4Key, Ipv4PathKey, Ipv6Key, Ipv6PathKey};
-use super::types::SharedAttributes;
+use super::types::{PeerId, SharedAttributes, Source};
 
 /// An attribute set in a peer's [`Sets`].
 type Handle = u32;
 
-/// The distinct attribute sets one peer has been sent, each held once,
+/// Which peer a shared table's entry came from (`shared_out.rs`): a
+/// [`PeerId`]'s number, [`LOCAL_SOURCE`], or [`NO_SOURCE`] in a peer's own
+/// table, where it does not matter.
+pub(super) type SourceTag = u32;
+
+/// The tag of entries of a peer's own table.
+pub(super) const NO_SOURCE: SourceTag = u32::MAX;
+
+/// The tag of this speaker's own routes.
+pub(super) const LOCAL_SOURCE: SourceTag = u32::MAX - 1;
+
+/// The tag of `source`.
+pub(super) fn source_tag(source: Source) -> SourceTag {
+    match source {
+        Source::Local => LOCAL_SOURCE,
+        Source::Peer(PeerId(number)) => number,
+    }
+}
+
+/// One distinct (attribute set, source) pair and how many entries use it.
+#[derive(Debug)]
+struct Held {
+    attributes: SharedAttributes,
+    count: u32,
+    source: SourceTag,
+}
+
+/// The distinct attribute sets one table holds, each once per source tag,
 /// with the number of entries using it.
 #[derive(Debug, Default)]
 struct Sets {
-    held: Vec<Option<(SharedAttributes, u32)>>,
+    held: Vec<Option<Held>>,
     free: Vec<Handle>,
-    /// By the set's address: sets are interned, so identity is equality.
-    index: FastMap<usize, Handle>,
+    /// By the set's address (sets are interned, so identity is equality)
+    /// and source tag.
+    index: FastMap<(usize, SourceTag), Handle>,
 }
 
 impl Sets {
-    /// A handle on `attributes` for one more entry. `None` only past 2^32
-    /// distinct sets, which no memory holds.
-    fn acquire(&mut self, attributes: &SharedAttributes) -> Option<Handle> {
-        let address = Arc::as_ptr(attributes) as usize;
-        if let Some(handle) = self.index.get(&address).copied() {
-            if let Some(Some((_, count))) = self.slot_mut(handle) {
-                *count = count.saturating_add(1);
+    /// A handle on `attributes` from `source` for one more entry. `None`
+    /// only past 2^32 distinct sets, which no memory holds.
+    fn acquire(&mut self, attributes: &SharedAttributes, source: SourceTag) -> Option<Handle> {
+        let key = (Arc::as_ptr(attributes) as usize, source);
+        if let Some(handle) = self.index.get(&key).copied() {
+            if let Some(Some(held)) = self.slot_mut(handle) {
+                held.count = held.count.saturating_add(1);
                 return Some(handle);
             }
         }
-        let entry = Some((Arc::clone(attributes), 1));
+        let entry = Some(Held {
+            attributes: Arc::clone(attributes),
+            count: 1,
+            source,
+        });
         let handle = match self.free.pop() {
             Some(handle) => {
                 let slot = self.slot_mut(handle)?;
@@ -63,44 +95,43 @@ impl Sets {
                 handle
             }
         };
-        self.index.insert(address, handle);
+        self.index.insert(key, handle);
         Some(handle)
     }
 
-    fn get(&self, handle: Handle) -> Option<&SharedAttributes> {
+    fn held(&self, handle: Handle) -> Option<&Held> {
         let index = usize::try_from(handle).ok()?;
-        self.held
-            .get(index)
-            .and_then(Option::as_ref)
-            .map(|(attributes, _)| attributes)
+        self.held.get(index).and_then(Option::as_ref)
+    }
+
+    fn get(&self, handle: Handle) -> Option<&SharedAttributes> {
+        self.held(handle).map(|held| &held.attributes)
     }
 
     /// One entry lets go of `handle`; the set comes back when it was the last.
     fn release(&mut self, handle: Handle) -> Option<SharedAttributes> {
         let slot = self.slot_mut(handle)?;
-        let last = slot.as_ref().is_some_and(|(_, count)| *count <= 1);
+        let last = slot.as_ref().is_some_and(|held| held.count <= 1);
         if !last {
-            if let Some((_, count)) = slot {
-                *count = count.saturating_sub(1);
+            if let Some(held) = slot {
+                held.count = held.count.saturating_sub(1);
             }
             return None;
         }
-        let (attributes, _) = slot.take()?;
-        self.index.remove(&(Arc::as_ptr(&attributes) as usize));
+        let held = slot.take()?;
+        self.index
+            .remove(&(Arc::as_ptr(&held.attributes) as usize, held.source));
         self.free.push(handle);
-        Some(attributes)
+        Some(held.attributes)
     }
 
-    fn slot_mut(&mut self, handle: Handle) -> Option<&mut Option<(SharedAttributes, u32)>> {
+    fn slot_mut(&mut self, handle: Handle) -> Option<&mut Option<Held>> {
         let index = usize::try_from(handle).ok()?;
         self.held.get_mut(index)
     }
 
     fn into_attributes(self) -> impl Iterator<Item = SharedAttributes> {
-        self.held
-            .into_iter()
-            .flatten()
-            .map(|(attributes, _)| attributes)
+        self.held.into_iter().flatten().map(|held| held.attributes)
     }
 }
 
@@ -186,6 +217,48 @@ impl AdjRibOut {
         }
     }
 
+    /// Sets the id-0 entry of `prefix` to `desired` (with the route's
+    /// source) with one search, for a shared table (`shared_out.rs`):
+    /// returns the address and source of what the entry held before (to
+    /// compare with, by identity) and the set itself when the table no
+    /// longer holds it.
+    pub(super) fn replace_single(
+        &mut self,
+        prefix: &IpNetwork,
+        desired: Option<(&SharedAttributes, SourceTag)>,
+    ) -> (Option<(usize, SourceTag)>, Option<SharedAttributes>) {
+        match prefix {
+            IpNetwork::V4(network) => replace_entry(
+                &mut self.ipv4,
+                &mut self.sets,
+                Ipv4Key::of(network),
+                desired,
+            ),
+            IpNetwork::V6(network) => replace_entry(
+                &mut self.ipv6,
+                &mut self.sets,
+                Ipv6Key::of(network),
+                desired,
+            ),
+        }
+    }
+
+    /// Every id-0 entry with its source tag, in prefix order, IPv4 first.
+    pub(super) fn iter_sourced(
+        &self,
+    ) -> impl Iterator<Item = (IpNetwork, &SharedAttributes, SourceTag)> {
+        let sets = &self.sets;
+        let ipv4 = self.ipv4.iter().filter_map(|(key, handle)| {
+            let held = sets.held(*handle)?;
+            Some((IpNetwork::V4(key.network()?), &held.attributes, held.source))
+        });
+        let ipv6 = self.ipv6.iter().filter_map(|(key, handle)| {
+            let held = sets.held(*handle)?;
+            Some((IpNetwork::V6(key.network()?), &held.attributes, held.source))
+        });
+        ipv4.chain(ipv6)
+    }
+
     /// Records that `prefix` was sent with `id`; returns the attribute set
     /// the peer's table no longer holds, if the replaced entry was its last.
     pub(super) fn insert(
@@ -194,7 +267,7 @@ impl AdjRibOut {
         id: u32,
         attributes: SharedAttributes,
     ) -> Option<SharedAttributes> {
-        let handle = self.sets.acquire(&attributes)?;
+        let handle = self.sets.acquire(&attributes, NO_SOURCE)?;
         let replaced = match (prefix, id) {
             (IpNetwork::V4(network), 0) => self.ipv4.insert(Ipv4Key::of(&network), handle),
             (IpNetwork::V6(network), 0) => self.ipv6.insert(Ipv6Key::of(&network), handle),
@@ -293,6 +366,48 @@ pub(super) enum SingleChange {
     Withdrawn(Option<SharedAttributes>),
 }
 
+fn replace_entry<K: Ord>(
+    map: &mut BTreeMap<K, Handle>,
+    sets: &mut Sets,
+    key: K,
+    desired: Option<(&SharedAttributes, SourceTag)>,
+) -> (Option<(usize, SourceTag)>, Option<SharedAttributes>) {
+    match map.entry(key) {
+        Entry::Vacant(vacant) => {
+            if let Some(handle) =
+                desired.and_then(|(attributes, source)| sets.acquire(attributes, source))
+            {
+                vacant.insert(handle);
+            }
+            (None, None)
+        }
+        Entry::Occupied(mut occupied) => {
+            let held = *occupied.get();
+            let before = sets
+                .held(held)
+                .map(|sent| (Arc::as_ptr(&sent.attributes) as usize, sent.source));
+            match desired {
+                Some((attributes, source))
+                    if before == Some((Arc::as_ptr(attributes) as usize, source)) =>
+                {
+                    (before, None)
+                }
+                Some((attributes, source)) => match sets.acquire(attributes, source) {
+                    Some(handle) => {
+                        occupied.insert(handle);
+                        (before, sets.release(held))
+                    }
+                    None => (before, None),
+                },
+                None => {
+                    occupied.remove();
+                    (before, sets.release(held))
+                }
+            }
+        }
+    }
+}
+
 fn set_entry<K: Ord>(
     map: &mut BTreeMap<K, Handle>,
     sets: &mut Sets,
@@ -301,7 +416,7 @@ fn set_entry<K: Ord>(
 ) -> SingleChange {
     match (map.entry(key), desired) {
         (Entry::Vacant(_), None) => SingleChange::Unchanged,
-        (Entry::Vacant(vacant), Some(attributes)) => match sets.acquire(attributes) {
+        (Entry::Vacant(vacant), Some(attributes)) => match sets.acquire(attributes, NO_SOURCE) {
             Some(handle) => {
                 vacant.insert(handle);
                 SingleChange::Announced(None)
@@ -317,7 +432,7 @@ fn set_entry<K: Ord>(
             {
                 return SingleChange::Unchanged;
             }
-            match sets.acquire(attributes) {
+            match sets.acquire(attributes, NO_SOURCE) {
                 Some(handle) => {
                     occupied.insert(handle);
                     SingleChange::Announced(sets.release(held))

@@ -20,11 +20,13 @@ use super::adj_rib_out::AdjRibOut;
 use super::decision::{Candidate, DecisionOptions, as_path_length, neighbor_as, select};
 use super::interner::Interner;
 use super::pending::Pending;
+use super::shared_out::{Membership, SharedOut};
 use super::table::{Destination, Path, Table};
 use super::types::{
     FibUpdate, PeerId, PeerInfo, RibSettings, RouteAttributes, SharedAttributes, Source,
     next_hop_address,
 };
+use super::update_group::GroupKey;
 use crate::wire::{Family, Origin, PathAttributes, prefix::normalize};
 
 /// What the daemon knows about a next hop (RFC 4271 §9.1.2.1): whether it
@@ -52,8 +54,11 @@ impl Default for NextHopState {
 pub(super) struct PeerState {
     /// As the speaker described it.
     pub(super) info: PeerInfo,
-    /// What the peer has been sent: (prefix, path id sent) -> attributes.
+    /// What the peer has been sent: (prefix, path id sent) -> attributes,
+    /// while it has a table of its own (empty while `shared`).
     pub(super) adj_rib_out: AdjRibOut,
+    /// Its place in its update group's shared table (`shared_out.rs`).
+    pub(super) shared: Option<Membership>,
     /// Routes as received, before import policy (soft reconfiguration only).
     pub(super) pre_policy: BTreeMap<(IpNetwork, u32), SharedAttributes>,
     /// Received routes that import policy or a loop check dropped.
@@ -93,6 +98,8 @@ pub struct Rib {
     /// Paths held, IPv4 and IPv6, kept as they change so that counting them
     /// (every metrics scrape) does not walk the table.
     pub(super) path_counts: (u64, u64),
+    /// The Adj-RIB-Out of each update group whose members share one.
+    pub(super) shared_out: BTreeMap<GroupKey, SharedOut>,
 }
 
 impl Rib {
@@ -112,6 +119,7 @@ impl Rib {
             immediate_since: None,
             fib_changes: Pending::default(),
             path_counts: (0, 0),
+            shared_out: BTreeMap::new(),
         }
     }
 
@@ -144,6 +152,7 @@ impl Rib {
             PeerState {
                 info,
                 adj_rib_out: AdjRibOut::default(),
+                shared: None,
                 pre_policy: BTreeMap::new(),
                 rejected: BTreeSet::new(),
                 accepted: 0,
@@ -184,6 +193,7 @@ impl Rib {
                 self.set_path(now, prefix, source, path_id, None);
             }
         }
+        self.leave_shared(peer, false);
         if let Some(state) = self.peers.remove(&peer) {
             for attributes in state.adj_rib_out.into_attributes() {
                 self.outbound_interner.release(attributes);

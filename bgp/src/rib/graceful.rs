@@ -35,12 +35,14 @@ impl Rib {
                     .map(move |path| (prefix, path.path_id))
             })
             .collect();
+        if !self.peers.get(&peer).is_some_and(|state| state.established) {
+            return;
+        }
+        // Nothing is sent to it until it is back, when it starts afresh.
+        self.leave_shared(peer, false);
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
-        if !state.established {
-            return;
-        }
         state.established = false;
         state.stale.extend(retained);
         state.rejected.clear();

@@ -70,6 +70,7 @@ mod pending;
 pub mod policy;
 mod pre_policy;
 mod query;
+mod shared_out;
 pub mod table;
 pub mod types;
 mod update_group;

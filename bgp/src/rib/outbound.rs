@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use ipnetwork::IpNetwork;
 
-use super::adj_rib_out::SingleChange;
+use super::adj_rib_out::{SingleChange, source_tag};
 use super::core::Rib;
 use super::fast_hash::FastMap;
 use super::types::{Outbound, PeerId, PeerInfo, Source, family_of};
@@ -43,6 +43,7 @@ impl Rib {
     /// they must be written (see the module overview).
     pub fn poll_outbound(&mut self, now: Instant) -> Vec<Outbound> {
         let mut out = Vec::new();
+        self.leave_shared_where_needed();
         if !self.resync.is_empty() {
             let resync = std::mem::take(&mut self.resync);
             let peers: Vec<PeerId> = resync.keys().copied().collect();
@@ -79,6 +80,9 @@ impl Rib {
             self.dirty_since = None;
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             out.extend(self.generate(&prefixes, &peers));
+        }
+        if self.dirty.is_empty() && self.resync.is_empty() && self.refresh.is_empty() {
+            self.join_shared();
         }
         out
     }
@@ -141,6 +145,19 @@ impl Rib {
         let mut current: Vec<(u32, usize)> = Vec::new();
         let mut withdraw: Vec<u32> = Vec::new();
         let mut changes: Vec<Change> = Vec::new();
+        // The group's shared table, when members use it (`shared_out.rs`):
+        // updated once per prefix, then each member's view compared.
+        let key = GroupKey::of(info);
+        let mut shared = members
+            .iter()
+            .any(|member| {
+                self.peers
+                    .get(member)
+                    .is_some_and(|state| state.shared.is_some())
+            })
+            .then(|| self.shared_out.remove(&key))
+            .flatten();
+        let mut released = Vec::new();
         for prefix in prefixes {
             let prefix = *prefix;
             let family = family_of(&prefix);
@@ -162,6 +179,24 @@ impl Rib {
                 usize::from(info.add_path_send.get(&family).copied().unwrap_or(1).max(1))
             } else {
                 1
+            };
+            let first = exported.first().map(|(source, _, slot)| (*source, *slot));
+            let group_before = match shared.as_mut() {
+                Some(group) => {
+                    let wanted = first.and_then(|(source, slot)| {
+                        slots
+                            .get(slot)
+                            .map(|attributes| (attributes, source_tag(source)))
+                    });
+                    let (before, gone) = group.table.replace_single(&prefix, wanted);
+                    group.count_sources(
+                        before.map(|(_, source)| source),
+                        wanted.map(|(_, source)| source),
+                    );
+                    released.extend(gone);
+                    before
+                }
+                None => None,
             };
             // Members with the same changes share one entry of `changes`;
             // the first `used` entries are this prefix's.
@@ -204,6 +239,29 @@ impl Rib {
                     }
                     // What is left in `desired` is what this member must be announced.
                     desired.retain(|(id, slot)| !unchanged(*id, *slot));
+                } else if state.shared.is_some() {
+                    // One path at most, id 0: the member was sent the group's
+                    // entry unless it was the route's source, and is sent the
+                    // new one unless it is.
+                    let tag = source_tag(Source::Peer(*member));
+                    let before = group_before
+                        .filter(|(_, source)| *source != tag)
+                        .map(|(address, _)| address);
+                    let after = first
+                        .filter(|(source, _)| *source != Source::Peer(*member))
+                        .map(|(_, slot)| slot);
+                    let after_address = after
+                        .and_then(|slot| slots.get(slot))
+                        .map(|attributes| Arc::as_ptr(attributes) as usize);
+                    if before == after_address {
+                        continue;
+                    }
+                    withdraw.clear();
+                    desired.clear();
+                    match after {
+                        Some(slot) => desired.push((0, slot)),
+                        None => withdraw.push(0),
+                    }
                 } else {
                     // One path at most, id 0: decided and recorded in the
                     // Adj-RIB-Out with one search.
@@ -304,8 +362,11 @@ impl Rib {
                 }
             }
         }
-        for attributes in slots.drain() {
+        for attributes in slots.drain().chain(released) {
             self.outbound_interner.release(attributes);
+        }
+        if let Some(group) = shared {
+            self.shared_out.insert(key, group);
         }
         batches
     }
@@ -354,7 +415,7 @@ impl Rib {
         }
         let add_path = context.has_path_id(family);
         let mut batch = Batch::default();
-        for (prefix, id, attributes) in state.adj_rib_out.iter() {
+        for (prefix, id, attributes) in self.sent_to(peer) {
             if family_of(&prefix) == family {
                 let nlri = Nlri {
                     path_id: add_path.then_some(id),

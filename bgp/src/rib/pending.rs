@@ -42,6 +42,11 @@ impl<V> Pending<V> {
         }
     }
 
+    /// Whether nothing is recorded.
+    pub(super) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Everything recorded, one entry per prefix in prefix order; leaves
     /// nothing behind.
     pub(super) fn take(&mut self) -> Vec<(IpNetwork, V)> {

@@ -166,16 +166,10 @@ impl Rib {
 
     /// What `peer` has been sent.
     pub fn adj_rib_out(&self, peer: PeerId) -> Vec<AdjRibRoute> {
-        self.peers
-            .get(&peer)
-            .map(|state| {
-                state
-                    .adj_rib_out
-                    .iter()
-                    .map(|(prefix, id, attributes)| AdjRibRoute::new(prefix, id, attributes))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.sent_to(peer)
+            .into_iter()
+            .map(|(prefix, id, attributes)| AdjRibRoute::new(prefix, id, attributes))
+            .collect()
     }
 
     /// Route counts of a peer (zero when it is not up).
@@ -187,7 +181,7 @@ impl Rib {
         PeerRouteCounters {
             received: state.accepted.saturating_add(rejected),
             accepted: state.accepted,
-            advertised: u32::try_from(state.adj_rib_out.len()).unwrap_or(u32::MAX),
+            advertised: u32::try_from(self.sent_count(peer)).unwrap_or(u32::MAX),
         }
     }
 

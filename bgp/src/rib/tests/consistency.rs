@@ -151,6 +151,10 @@ proptest! {
             let out = rib.poll_outbound(t);
             for (n, mirror) in &mut mirrors {
                 replay(mirror, &out, PeerId(u32::from(*n)));
+                // After every poll, whether the peer's table is its own or
+                // its update group's (`shared_out.rs`).
+                let id = PeerId(u32::from(*n));
+                prop_assert_eq!(&as_mirror(rib.adj_rib_out(id)), &*mirror, "peer {}", n);
             }
             rib.poll_fib_changes();
         }
@@ -179,5 +183,13 @@ proptest! {
         let counted = families.get(&Family::IPV4_UNICAST).copied().unwrap_or_default();
         prop_assert_eq!(counted.prefixes as usize, views.len());
         prop_assert_eq!(counted.paths as usize, walked_paths);
+        // With every session down, no exported attribute set is left held,
+        // in a table of a peer's own or of a group's.
+        for n in 1..5u8 {
+            rib.peer_down(t, PeerId(u32::from(n)));
+        }
+        rib.poll_outbound(t);
+        prop_assert!(rib.shared_out.is_empty());
+        prop_assert_eq!(rib.outbound_interner.len(), 0);
     }
 }

@@ -21,6 +21,7 @@ mod outbound;
 mod policy;
 mod properties;
 mod reflection;
+mod shared;
 mod simulation;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
