@@ -327,10 +327,13 @@ impl Coordinator {
     }
 
     async fn reflect(&mut self) -> MeshResult {
+        // The moment the clients are told to announce: each one's first byte
+        // follows within the dispatch, and a run in which no client ever
+        // completes still has a start.
+        let mut result = self.empty_result(now_nanoseconds());
         for sender in &self.commands {
             let _ = sender.send(Command::Announce);
         }
-        let mut result = self.empty_result(u64::MAX);
         self.collect(&mut result).await;
         result
     }
