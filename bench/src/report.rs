@@ -145,11 +145,20 @@ impl ScenarioReport {
         spread(&values).map(|spread| spread.median)
     }
 
+    /// The best daemon's median, over complete runs only: a run that gave
+    /// up is no one's best.
     fn best(&self, quantity: fn(&Measurement) -> Option<f64>) -> Option<f64> {
         self.runs
-            .keys()
-            .filter(|name| !is_reference_line(name))
-            .filter_map(|name| self.median(name, quantity))
+            .iter()
+            .filter(|(name, _)| !is_reference_line(name))
+            .filter_map(|(_, runs)| {
+                let values: Vec<f64> = runs
+                    .iter()
+                    .filter(|m| m.complete)
+                    .filter_map(quantity)
+                    .collect();
+                spread(&values).map(|spread| spread.median)
+            })
             .min_by(f64::total_cmp)
     }
 
@@ -194,12 +203,20 @@ impl ScenarioReport {
             };
             let byte_values: Vec<f64> = runs.iter().filter_map(bytes_per_route).collect();
             let bytes = spread(&byte_values).map_or("—".into(), |s| format!("{:.0}", s.median));
-            let own_wall = self.median(name, wall);
+            let own_wall = if complete == 0 {
+                None
+            } else {
+                self.median(name, wall)
+            };
             let _ = writeln!(
                 text,
                 "| {name} | {} ({complete}) | {} | {} | {} | {bytes} | {} | {} | {} | {} |",
                 runs.len(),
-                cell(wall, 3),
+                if complete == 0 {
+                    "incomplete".to_string()
+                } else {
+                    cell(wall, 3)
+                },
                 cell(cpu, 2),
                 cell(peak, 1),
                 if is_reference_line(name) {
@@ -293,6 +310,22 @@ mod tests {
             table.contains(
                 "| slow | 1 (1) | 3.000 | 3.00 | 4.0 | 3146 | 3.00 | 3.00 | 2.00 | 6.00 |"
             ),
+            "{table}"
+        );
+        // A run that gave up is never the best, and shows no wall time.
+        report.add(
+            "stuck",
+            Measurement::of_daemon(false, 0, 0, sample(0, 1024, 1024), sample(50, 0, 2048), 100),
+        );
+        let table = report.markdown();
+        assert!(
+            table.contains(
+                "| stuck | 1 (0) | incomplete | 0.50 | 2.0 | 1049 | — | 0.50 | 1.00 | — |"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("| fast | 1 (1) | 1.000 | 1.00 | 2.0 | 1049 | 1.00 |"),
             "{table}"
         );
     }
