@@ -233,16 +233,22 @@ impl ScenarioReport {
     }
 }
 
-/// Scenario 3's chart data: each daemon's (clients, median wall seconds),
-/// from every report that has a client count.
+/// Scenario 3's chart data: each daemon's (clients, median wall seconds of
+/// its complete runs), from every report that has a client count.
 pub fn reflection_lines(reports: &[ScenarioReport]) -> BTreeMap<String, Vec<(u32, f64)>> {
     let mut lines: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
     for report in reports {
         let Some(clients) = report.clients else {
             continue;
         };
-        for name in report.runs.keys() {
-            if let Some(seconds) = report.median(name, |m| Some(m.wall_seconds)) {
+        for (name, runs) in &report.runs {
+            // A daemon that never completed has no point at this count.
+            let complete: Vec<f64> = runs
+                .iter()
+                .filter(|m| m.complete)
+                .map(|m| m.wall_seconds)
+                .collect();
+            if let Some(seconds) = spread(&complete).map(|spread| spread.median) {
                 lines
                     .entry(name.clone())
                     .or_default()
