@@ -201,19 +201,15 @@ impl AdjRibOut {
         prefix: &IpNetwork,
         desired: Option<&SharedAttributes>,
     ) -> SingleChange {
-        match prefix {
-            IpNetwork::V4(network) => set_entry(
-                &mut self.ipv4,
-                &mut self.sets,
-                Ipv4Key::of(network),
-                desired,
-            ),
-            IpNetwork::V6(network) => set_entry(
-                &mut self.ipv6,
-                &mut self.sets,
-                Ipv6Key::of(network),
-                desired,
-            ),
+        let (before, gone) =
+            self.replace_single(prefix, desired.map(|attributes| (attributes, NO_SOURCE)));
+        let before = before.map(|(address, _)| address);
+        let after = desired.map(|attributes| Arc::as_ptr(attributes) as usize);
+        match after {
+            _ if before == after => SingleChange::Unchanged,
+            // Past 2^32 distinct sets the entry is not recorded; it is still announced.
+            Some(_) => SingleChange::Announced(gone),
+            None => SingleChange::Withdrawn(gone),
         }
     }
 
@@ -404,45 +400,6 @@ fn replace_entry<K: Ord>(
                     (before, sets.release(held))
                 }
             }
-        }
-    }
-}
-
-fn set_entry<K: Ord>(
-    map: &mut BTreeMap<K, Handle>,
-    sets: &mut Sets,
-    key: K,
-    desired: Option<&SharedAttributes>,
-) -> SingleChange {
-    match (map.entry(key), desired) {
-        (Entry::Vacant(_), None) => SingleChange::Unchanged,
-        (Entry::Vacant(vacant), Some(attributes)) => match sets.acquire(attributes, NO_SOURCE) {
-            Some(handle) => {
-                vacant.insert(handle);
-                SingleChange::Announced(None)
-            }
-            // Past 2^32 distinct sets: announce, unrecorded.
-            None => SingleChange::Announced(None),
-        },
-        (Entry::Occupied(mut occupied), Some(attributes)) => {
-            let held = *occupied.get();
-            if sets
-                .get(held)
-                .is_some_and(|sent| Arc::ptr_eq(sent, attributes))
-            {
-                return SingleChange::Unchanged;
-            }
-            match sets.acquire(attributes, NO_SOURCE) {
-                Some(handle) => {
-                    occupied.insert(handle);
-                    SingleChange::Announced(sets.release(held))
-                }
-                None => SingleChange::Announced(None),
-            }
-        }
-        (Entry::Occupied(occupied), None) => {
-            let held = occupied.remove();
-            SingleChange::Withdrawn(sets.release(held))
         }
     }
 }
