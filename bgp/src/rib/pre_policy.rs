@@ -60,21 +60,11 @@ impl Rib {
         &mut self,
         peer: PeerId,
     ) -> Vec<((IpNetwork, u32), SharedAttributes)> {
-        let rebuilt = self.rebuilt_routes(peer);
-        let mut routes: Vec<((IpNetwork, u32), SharedAttributes)> = rebuilt
+        // Stored routes are interned already: interning their copy finds them.
+        self.received_routes_view(peer)
             .into_iter()
             .map(|(key, attributes)| (key, self.interner.intern(attributes)))
-            .collect();
-        if let Some(state) = self.peers.get(&peer) {
-            routes.extend(
-                state
-                    .pre_policy
-                    .iter()
-                    .map(|(key, attributes)| (*key, SharedAttributes::clone(attributes))),
-            );
-        }
-        routes.sort_by_key(|(key, _)| *key);
-        routes
+            .collect()
     }
 
     /// [`Rib::received_routes`] for display: nothing interned.

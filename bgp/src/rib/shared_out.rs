@@ -198,19 +198,20 @@ impl Rib {
         }
     }
 
-    /// Members that must be compared alone at this poll (resync) or whose
-    /// group key changed get their own table back first.
+    /// Members that must be compared alone at this poll (resync) get their
+    /// own table back first. A member's group key only changes with a new
+    /// session (it left when the old one went down) or an export policy
+    /// change, which always queues a resync, so the queue is all to check.
     pub(super) fn leave_shared_where_needed(&mut self) {
         let leaving: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter_map(|(peer, state)| {
-                let membership = state.shared.as_ref()?;
-                let needed = self.resync.contains_key(peer)
-                    || !state.established
-                    || membership.key != GroupKey::of(&state.info);
-                needed.then_some(*peer)
+            .resync
+            .keys()
+            .filter(|peer| {
+                self.peers
+                    .get(peer)
+                    .is_some_and(|state| state.shared.is_some())
             })
+            .copied()
             .collect();
         for peer in leaving {
             self.leave_shared(peer, true);
