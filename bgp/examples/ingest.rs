@@ -25,16 +25,16 @@
 // A profiling driver, not part of the daemon: a broken setup may stop it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+#[path = "support/scenario_one.rs"]
+mod scenario_one;
+
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use bgp::rib::{NextHopMode, PeerId, PeerInfo, Rib, RibSettings};
-use bgp::wire::{
-    AsPath, AsPathSegment, AsPathSegmentKind, CodecContext, Family, Message, NextHop, Nlri, Origin,
-    PathAttributes, Update, framing, pack_announcements,
-};
+use bgp::wire::{CodecContext, Family, Message, Update, framing};
 use bytes::{Bytes, BytesMut};
-use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+use ipnetwork::IpNetwork;
 
 const GENERATOR: PeerId = PeerId(1);
 const SINK: PeerId = PeerId(2);
@@ -70,59 +70,10 @@ fn options() -> Options {
     options
 }
 
-/// The bench generator's stream (bench/src/tables.rs): same address plan,
-/// same attributes (ORIGIN IGP, AS_PATH 65001), same packing.
+/// The bench generator's stream followed by End-of-RIB for both families.
 fn stream(ipv4: u32, ipv6: u32) -> Vec<u8> {
-    let ipv4_prefixes: Vec<Nlri> = (0..ipv4)
-        .map(|index| {
-            let address = Ipv4Addr::from(0x2000_0000 + index * 256);
-            Nlri::new(IpNetwork::V4(Ipv4Network::new(address, 24).unwrap()))
-        })
-        .collect();
-    let ipv6_prefixes: Vec<Nlri> = (0..ipv6)
-        .map(|index| {
-            let address = Ipv6Addr::from((0x2400_u128 << 112) | (u128::from(index) << 80));
-            Nlri::new(IpNetwork::V6(Ipv6Network::new(address, 48).unwrap()))
-        })
-        .collect();
-    let attributes = PathAttributes {
-        origin: Some(Origin::Igp),
-        as_path: Some(AsPath {
-            segments: vec![AsPathSegment {
-                kind: AsPathSegmentKind::Sequence,
-                asns: vec![65001],
-            }],
-        }),
-        ..PathAttributes::default()
-    };
+    let mut buffer = scenario_one::announcements(ipv4, ipv6);
     let context = CodecContext::new();
-    let mut messages = pack_announcements(
-        Family::IPV4_UNICAST,
-        &attributes,
-        Some(NextHop::Ipv4 {
-            address: Ipv4Addr::new(198, 18, 0, 10),
-        }),
-        &ipv4_prefixes,
-        &context,
-    )
-    .unwrap();
-    messages.extend(
-        pack_announcements(
-            Family::IPV6_UNICAST,
-            &attributes,
-            Some(NextHop::Ipv6 {
-                global: "2001:db8::10".parse().unwrap(),
-                link_local: None,
-            }),
-            &ipv6_prefixes,
-            &context,
-        )
-        .unwrap(),
-    );
-    let mut buffer = Vec::new();
-    for message in &messages {
-        buffer.extend_from_slice(message);
-    }
     for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
         buffer.extend_from_slice(
             &Message::Update(Update::end_of_rib(family))

@@ -33,20 +33,19 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/scenario_one.rs"]
+mod scenario_one;
+
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bgp::rib::{NextHopMode, RibSettings};
 use bgp::session::{ExpectedPeerAs, SessionConfig};
 use bgp::speaker::transport::TransportSettings;
 use bgp::speaker::{self, NeighborRouting, NeighborSettings, SpeakerConfig};
-use bgp::wire::{
-    AS_TRANS, AsPath, AsPathSegment, AsPathSegmentKind, Capability, CodecContext, Family, Message,
-    NextHop, Nlri, Open, Origin, PathAttributes, framing, pack_announcements,
-};
+use bgp::wire::{AS_TRANS, Capability, CodecContext, Family, Message, Open, framing};
 use bytes::BytesMut;
-use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 const LOCAL_AS: u32 = 64512;
 
@@ -104,51 +103,10 @@ fn arguments() -> Options {
     options
 }
 
-/// The bench generator's stream, as in `ingest.rs` (without End-of-RIB:
-/// the generator keeps its session and the sink counts prefixes).
+/// The bench generator's stream, without End-of-RIB: the generator keeps
+/// its session and the sink counts prefixes.
 fn stream(ipv4: u32, ipv6: u32) -> Vec<u8> {
-    let ipv4_prefixes: Vec<Nlri> = (0..ipv4)
-        .map(|index| {
-            let address = Ipv4Addr::from(0x2000_0000 + index * 256);
-            Nlri::new(IpNetwork::V4(Ipv4Network::new(address, 24).unwrap()))
-        })
-        .collect();
-    let ipv6_prefixes: Vec<Nlri> = (0..ipv6)
-        .map(|index| {
-            let address = Ipv6Addr::from((0x2400_u128 << 112) | (u128::from(index) << 80));
-            Nlri::new(IpNetwork::V6(Ipv6Network::new(address, 48).unwrap()))
-        })
-        .collect();
-    let attributes = PathAttributes {
-        origin: Some(Origin::Igp),
-        as_path: Some(AsPath {
-            segments: vec![AsPathSegment {
-                kind: AsPathSegmentKind::Sequence,
-                asns: vec![65001],
-            }],
-        }),
-        ..PathAttributes::default()
-    };
-    let context = CodecContext::new();
-    let hop4 = NextHop::Ipv4 {
-        address: Ipv4Addr::new(198, 18, 0, 10),
-    };
-    let hop6 = NextHop::Ipv6 {
-        global: "2001:db8::10".parse().unwrap(),
-        link_local: None,
-    };
-    let mut buffer = Vec::new();
-    for (family, hop, prefixes) in [
-        (Family::IPV4_UNICAST, hop4, &ipv4_prefixes),
-        (Family::IPV6_UNICAST, hop6, &ipv6_prefixes),
-    ] {
-        for message in
-            pack_announcements(family, &attributes, Some(hop), prefixes, &context).unwrap()
-        {
-            buffer.extend_from_slice(&message);
-        }
-    }
-    buffer
+    scenario_one::announcements(ipv4, ipv6)
 }
 
 fn neighbor(address: IpAddr, asn: u32) -> NeighborSettings {
@@ -265,21 +223,20 @@ fn process_cpu_seconds(pid: u32) -> f64 {
 
 /// Peak resident memory of process `pid`, MiB.
 fn process_peak_mebibytes(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kibibytes: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kibibytes / 1024.0
+    process_status_mebibytes(pid, "VmHWM:")
 }
 
 /// Resident memory of process `pid` now, MiB.
 fn process_resident_mebibytes(pid: u32) -> f64 {
+    process_status_mebibytes(pid, "VmRSS:")
+}
+
+/// One `kB` field of `/proc/PID/status`, MiB.
+fn process_status_mebibytes(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kibibytes: f64 = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     kibibytes / 1024.0
