@@ -117,6 +117,61 @@ async fn expect_event(
 }
 
 #[test]
+fn watch_others_leaves_out_our_own_changes_only() {
+    in_namespace("watch_others_leaves_out_our_own_changes_only", || async {
+        let fib = NetlinkFib::new(NetlinkFibConfig::default()).unwrap();
+        let config = fib.config();
+        let mut others = fib.watch_others().unwrap();
+        let mut everything = fib.watch().unwrap();
+        let ours = network("198.19.21.0/24");
+        let ours_v6 = network("2001:db8:91::/64");
+
+        fib.replace(unicast("198.19.21.0/24", &["198.18.0.2"]))
+            .await
+            .unwrap();
+        fib.replace(unicast("2001:db8:91::/64", &["2001:db8::2"]))
+            .await
+            .unwrap();
+        fib.remove(ours_v6).await.unwrap();
+        // A marker made by someone else, after our changes: events arrive
+        // in order, so the filtered monitor's first event must be it.
+        ip("route add 198.19.22.0/24 via 198.18.0.9 proto static");
+        let first = expect_event(&mut others, |_| true).await;
+        assert_eq!(first.route.prefix, network("198.19.22.0/24"));
+        assert_eq!(first.kind, RouteEventKind::Added);
+        // The unfiltered monitor saw our changes, in order, before it.
+        let added = expect_event(&mut everything, |_| true).await;
+        assert_eq!(
+            (added.route.prefix, added.kind),
+            (ours, RouteEventKind::Added)
+        );
+        let added_v6 = expect_event(&mut everything, |_| true).await;
+        assert_eq!(added_v6.route.prefix, ours_v6);
+        let removed_v6 = expect_event(&mut everything, |_| true).await;
+        assert_eq!(
+            (removed_v6.route.prefix, removed_v6.kind),
+            (ours_v6, RouteEventKind::Deleted)
+        );
+
+        // Someone else changing or deleting *our* route is still reported.
+        ip("route replace 198.19.21.0/24 via 198.18.0.3 proto 201 metric 20");
+        let changed = expect_event(&mut others, |_| true).await;
+        assert_eq!(changed.route.prefix, ours);
+        assert!(config.owns(&changed.route));
+        assert_eq!(
+            changed.route.next_hops[0].gateway,
+            Some(address("198.18.0.3"))
+        );
+        ip("route del 198.19.21.0/24 proto 201 metric 20");
+        let deleted = expect_event(&mut others, |_| true).await;
+        assert_eq!(
+            (deleted.route.prefix, deleted.kind),
+            (ours, RouteEventKind::Deleted)
+        );
+    });
+}
+
+#[test]
 fn route_events_report_added_changed_and_deleted_with_owner() {
     in_namespace(
         "route_events_report_added_changed_and_deleted_with_owner",

@@ -6,7 +6,10 @@
 //!
 //! [`spawn_netlink`] subscribes to route events *before* the synchronizer
 //! lists our routes, so no change can fall between the listing and the
-//! first event. A small task forwards the [`RouteMonitor`]'s notifications
+//! first event. The kernel keeps our own changes off that subscription
+//! (`NetlinkFib::watch_others`): without it, installing a full table
+//! would bring back one notification per route, to be decoded, queued and
+//! matched only to learn it was ours. A small task forwards the [`RouteMonitor`]'s notifications
 //! into a bounded channel: if the synchronizer falls behind, the forwarder
 //! waits, the netlink socket fills, and the kernel reports lost events,
 //! which the synchronizer answers with a full resync.
@@ -88,12 +91,20 @@ pub fn spawn_netlink(
     updates: mpsc::UnboundedReceiver<Vec<FibUpdate>>,
 ) -> std::io::Result<KernelHandle> {
     settings.ownership = fib.config();
-    let events = forward_events(fib.watch()?, EVENT_QUEUE);
+    let (monitor, events_exclude_ours) = match fib.watch_others() {
+        Ok(monitor) => (monitor, true),
+        Err(error) => {
+            warn!(%error, "cannot keep our own route changes off the route monitor; matching their echoes instead");
+            (fib.watch()?, false)
+        }
+    };
+    let events = forward_events(monitor, EVENT_QUEUE);
     let fib = Arc::new(fib);
     let kernel = Kernel {
         fib: Arc::clone(&fib) as Arc<dyn fib::Fib>,
         routes: Some(fib as Arc<dyn KernelRoutes>),
         events: Some(events),
+        events_exclude_ours,
     };
     Ok(spawn(kernel, settings, updates))
 }

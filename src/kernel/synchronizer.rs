@@ -142,7 +142,8 @@ pub struct Synchronizer {
     pub(super) conflicts: BTreeMap<IpNetwork, Conflict>,
     pub(super) dirty: BTreeSet<IpNetwork>,
     pub(super) repairing: BTreeSet<IpNetwork>,
-    /// `Some` when route events are watched.
+    /// `Some` when route events are watched and include our own changes'
+    /// echoes, which must be told apart from drift.
     pub(super) echoes: Option<BTreeMap<IpNetwork, VecDeque<Echo>>>,
     pub(super) sweep: Sweep,
     pub(super) snapshot_stale: bool,
@@ -158,12 +159,13 @@ pub(super) fn later(instant: Instant, duration: Duration) -> Option<Instant> {
 }
 
 impl Synchronizer {
-    /// A synchronizer that has adopted nothing yet. `watching_events` turns
-    /// on echo tracking; `resolver` is direct or recursive.
+    /// A synchronizer that has adopted nothing yet. `tracking_echoes` turns
+    /// on echo tracking (route events that include our own changes);
+    /// `resolver` is direct or recursive.
     pub fn new(
         settings: KernelSettings,
         resolver: Resolver,
-        watching_events: bool,
+        tracking_echoes: bool,
         now: Instant,
     ) -> Synchronizer {
         let mut synchronizer = Synchronizer {
@@ -178,7 +180,7 @@ impl Synchronizer {
             conflicts: BTreeMap::new(),
             dirty: BTreeSet::new(),
             repairing: BTreeSet::new(),
-            echoes: watching_events.then(BTreeMap::new),
+            echoes: tracking_echoes.then(BTreeMap::new),
             sweep: Sweep {
                 started: now,
                 end_of_rib: None,

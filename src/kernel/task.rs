@@ -57,6 +57,9 @@ pub struct Kernel {
     /// Route events (from a `RouteMonitor`, see `forward_events`); `None`
     /// disables drift repair.
     pub events: Option<mpsc::Receiver<Notification>>,
+    /// `events` carries no echo of our own changes (the kernel filters them,
+    /// `NetlinkFib::watch_others`), so there is nothing to match them with.
+    pub events_exclude_ours: bool,
 }
 
 /// The task is gone (it was shut down).
@@ -153,7 +156,8 @@ pub fn spawn(
     } else {
         Resolver::direct()
     };
-    let core = Synchronizer::new(settings, resolver, kernel.events.is_some(), Instant::now());
+    let tracking_echoes = kernel.events.is_some() && !kernel.events_exclude_ours;
+    let core = Synchronizer::new(settings, resolver, tracking_echoes, Instant::now());
     let task = Task {
         fib: kernel.fib,
         routes: kernel.routes,

@@ -27,6 +27,7 @@
 pub mod addresses;
 mod apply;
 pub mod decode;
+mod echo_filter;
 pub mod encode;
 pub mod monitor;
 pub mod nexthop;
@@ -99,6 +100,8 @@ impl NetlinkFibConfig {
 pub struct NetlinkFib {
     config: NetlinkFibConfig,
     transport: Arc<Mutex<Transport>>,
+    /// The transport's netlink port id, fixed for the socket's life.
+    port: u32,
     /// Nexthop-object mode ([`nexthop`]): the id range and the registry of
     /// our objects. Locked only while `transport` is held.
     objects: Option<(NexthopObjects, Arc<Mutex<ObjectState>>)>,
@@ -119,9 +122,11 @@ pub(crate) fn transport_error(
 impl NetlinkFib {
     /// Opens a netlink socket in the calling thread's network namespace.
     pub fn new(config: NetlinkFibConfig) -> std::io::Result<NetlinkFib> {
+        let transport = Transport::open()?;
         Ok(NetlinkFib {
             config,
-            transport: Arc::new(Mutex::new(Transport::open()?)),
+            port: transport.port(),
+            transport: Arc::new(Mutex::new(transport)),
             objects: None,
         })
     }
@@ -212,6 +217,15 @@ impl NetlinkFib {
     /// protocol in every table; filter with [`NetlinkFibConfig::owns`].
     pub fn watch(&self) -> std::io::Result<RouteMonitor> {
         RouteMonitor::open()
+    }
+
+    /// As [`NetlinkFib::watch`], without the events this FIB's own requests
+    /// cause: the kernel drops them before they are queued, so installing a
+    /// full table costs no notification per route, and every event received
+    /// is a change someone else made. Fails if the kernel refuses the socket
+    /// filter (then use [`NetlinkFib::watch`] and match echoes).
+    pub fn watch_others(&self) -> std::io::Result<RouteMonitor> {
+        RouteMonitor::open_excluding(self.port)
     }
 
     /// Every IPv4 and IPv6 route of `table` (all tables when `None`), any

@@ -10,6 +10,7 @@
 //! to import kernel routes that match `[[import_kernel]]` filters.
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::kernel_route::KernelRoute;
 use crate::netlink::decode::kernel_route;
+use crate::netlink::echo_filter;
 
 /// What happened to a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,9 +87,26 @@ impl RouteMonitor {
     /// (capped by `net.core.rmem_max`). A bigger buffer rides out bursts,
     /// such as a peer withdrawing a full table, without losing events.
     pub fn open_with_receive_buffer(bytes: usize) -> io::Result<RouteMonitor> {
+        Self::open_filtered(bytes, None)
+    }
+
+    /// As [`RouteMonitor::open`], except that the kernel never queues the
+    /// notifications caused by requests from the netlink socket whose port
+    /// id is `port` ([`super::echo_filter`]): a FIB's own changes stay off
+    /// its monitor, and every event received is someone else's. Fails if
+    /// the kernel refuses the filter.
+    pub fn open_excluding(port: u32) -> io::Result<RouteMonitor> {
+        Self::open_filtered(RECEIVE_BUFFER_BYTES, Some(port))
+    }
+
+    fn open_filtered(bytes: usize, exclude: Option<u32>) -> io::Result<RouteMonitor> {
         let (mut connection, _handle, notifications) = rtnetlink::new_connection()?;
         let socket = connection.socket_mut().socket_mut();
         socket.set_rx_buf_sz(bytes)?;
+        if let Some(port) = exclude {
+            // Attached before joining the groups, so no echo slips in.
+            echo_filter::drop_echoes_of(socket.as_raw_fd(), port)?;
+        }
         socket.bind(&SocketAddr::new(0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))?;
         let connection = tokio::spawn(connection);
         Ok(RouteMonitor {

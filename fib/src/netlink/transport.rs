@@ -115,6 +115,7 @@ impl Outgoing {
 #[derive(Debug)]
 pub struct Transport {
     socket: Socket,
+    port: u32,
     next_sequence: u32,
     chunk_limit: usize,
     read_buffer: Vec<u8>,
@@ -128,7 +129,7 @@ impl Transport {
     /// Opens a socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Transport> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
-        socket.bind_auto()?;
+        let port = socket.bind_auto()?.port_number();
         socket.connect(&SocketAddr::new(0, 0))?;
         // Filters dumps by table/protocol in the kernel (linux >= 4.20);
         // older kernels ignore it and we filter in user space anyway.
@@ -141,10 +142,17 @@ impl Transport {
         let chunk_limit = (granted / ERROR_REPLY_COST).clamp(8, MAX_CHUNK_MESSAGES);
         Ok(Transport {
             socket,
+            port,
             next_sequence: 1,
             chunk_limit,
             read_buffer: Vec::with_capacity(READ_BUFFER_BYTES),
         })
+    }
+
+    /// The port id the kernel gave this socket: the `nlmsg_pid` of the
+    /// route notifications our requests cause ([`super::echo_filter`]).
+    pub fn port(&self) -> u32 {
+        self.port
     }
 
     fn sequence(&mut self) -> u32 {

@@ -24,6 +24,7 @@ fn start(settings: KernelSettings, fib: Arc<MemoryFib>) -> Running {
         fib: Arc::clone(&fib) as Arc<dyn Fib>,
         routes: None,
         events: Some(events_receiver),
+        events_exclude_ours: false,
     };
     let handle = spawn(kernel, settings, updates_receiver);
     Running {
