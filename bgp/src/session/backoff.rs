@@ -5,9 +5,14 @@
 //! doubles from the initial value up to the cap, and each step gets ±25 %
 //! jitter so that many peers restarted together do not retry in lockstep.
 //! The jitter comes from a seed, not a random source, so a given seed gives
-//! the same schedule every time. A session that stayed Established long
-//! enough resets the schedule. This is the "DampPeerOscillations" of
+//! the same schedule every time. This is the "DampPeerOscillations" of
 //! RFC 4271 §8.1.1, whose method the RFC leaves to the implementation.
+//!
+//! A session that was Established and went down restarts at once
+//! ([`Backoff::after_session`]) when it had been up long enough (stable) or
+//! when it is the first short-lived one: a neighbor that restarts its daemon
+//! or loses its link once is back as soon as it reconnects. Only sessions
+//! that keep going down soon after coming up wait the doubling schedule.
 
 use std::time::Duration;
 
@@ -18,6 +23,8 @@ pub struct Backoff {
     cap: Duration,
     seed: u64,
     failures: u32,
+    /// The last session went down before it was stable.
+    flapping: bool,
 }
 
 /// Mixes the seed and the step into an evenly spread 64-bit value
@@ -37,6 +44,7 @@ impl Backoff {
             cap: cap.max(initial),
             seed,
             failures: 0,
+            flapping: false,
         }
     }
 
@@ -73,8 +81,24 @@ impl Backoff {
         self.failures = self.failures.saturating_add(1);
     }
 
-    /// Back to the initial interval, after a stable session or an operator start.
+    /// Back to the initial interval, after an operator start.
     pub fn reset(&mut self) {
         self.failures = 0;
+        self.flapping = false;
+    }
+
+    /// The wait before restarting after an Established session went down:
+    /// none after a `stable` session or after the first one that was not
+    /// (the schedule starts over), the next step of the schedule after each
+    /// further consecutive short-lived session.
+    pub fn after_session(&mut self, stable: bool) -> Duration {
+        if stable || !self.flapping {
+            self.flapping = !stable;
+            self.failures = 0;
+            return Duration::ZERO;
+        }
+        let wait = self.interval();
+        self.record_failure();
+        wait
     }
 }

@@ -451,7 +451,8 @@ impl Session {
     /// the connection and any pending attempt, tell the RIB if we were
     /// Established, adjust the ConnectRetryCounter, and, when `restart` is set
     /// and automatic restart is configured, arm the idle hold timer with the
-    /// next backoff interval.
+    /// next backoff interval (none after a stable session or a first short
+    /// one, [`Backoff::after_session`]).
     pub(super) fn teardown(
         &mut self,
         now: Instant,
@@ -486,14 +487,13 @@ impl Session {
         if let Some(connection) = self.pending_outbound.take() {
             self.push(Action::CloseConnection { connection });
         }
+        let mut restart_wait = None;
         if self.state == State::Established {
             self.flap_count = self.flap_count.saturating_add(1);
             let stable = self.established_at.is_some_and(|since| {
                 now.saturating_duration_since(since) >= self.config.stable_after
             });
-            if stable {
-                self.backoff.reset();
-            }
+            restart_wait = Some(self.backoff.after_session(stable));
             let reason = reason.unwrap_or(SessionDownReason::ConnectionFailed {
                 error: String::from("connection closed"),
             });
@@ -517,8 +517,12 @@ impl Session {
         }
         self.set_state(now, State::Idle);
         if restart && self.config.automatic_restart {
-            self.timers.idle_hold = now.checked_add(self.backoff.interval());
-            self.backoff.record_failure();
+            let wait = restart_wait.unwrap_or_else(|| {
+                let wait = self.backoff.interval();
+                self.backoff.record_failure();
+                wait
+            });
+            self.timers.idle_hold = now.checked_add(wait);
         }
     }
 }

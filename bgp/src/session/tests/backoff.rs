@@ -107,11 +107,28 @@ fn repeated_failures_back_off_the_automatic_restart() {
     assert_eq!(waits, expected);
 }
 
-/// A session that stays up at least `stable_after` resets the schedule; one
-/// that flaps sooner keeps backing off.
+/// Brings `session` (in Connect) to Established on `connection` at `now`.
+fn establish(session: &mut super::super::Session, connection: u64, now: Instant) {
+    session.handle(
+        now,
+        Input::TcpConnectionSucceeded {
+            connection: outbound(connection),
+        },
+    );
+    session.handle(
+        now,
+        received(outbound(connection), Message::Open(peer_open())),
+    );
+    session.handle(now, received(outbound(connection), Message::Keepalive));
+    assert_eq!(session.state(), State::Established);
+}
+
+/// A session that went down after `stable_after` or for the first time
+/// soon after coming up restarts at once, whatever connection failures came
+/// before; the schedule starts over.
 #[test]
-fn a_stable_session_resets_the_backoff() {
-    for (uptime, failures_after) in [(seconds(89), 2), (seconds(90), 1)] {
+fn a_stable_session_or_a_first_flap_restarts_at_once() {
+    for uptime in [seconds(89), seconds(90)] {
         let start = Instant::now();
         let mut session = session_in(config(), State::Connect, start);
         session.handle(
@@ -123,15 +140,7 @@ fn a_stable_session_resets_the_backoff() {
         );
         assert_eq!(session.backoff().failures(), 1);
         session.handle(start, Input::IdleHoldTimerExpires);
-        session.handle(
-            start,
-            Input::TcpConnectionSucceeded {
-                connection: outbound(1),
-            },
-        );
-        session.handle(start, received(outbound(1), Message::Open(peer_open())));
-        session.handle(start, received(outbound(1), Message::Keepalive));
-        assert_eq!(session.state(), State::Established);
+        establish(&mut session, 1, start);
         let down = start + uptime;
         session.handle(
             down,
@@ -140,13 +149,53 @@ fn a_stable_session_resets_the_backoff() {
                 error: "x".into(),
             },
         );
-        assert_eq!(
-            session.backoff().failures(),
-            failures_after,
-            "uptime {uptime:?}"
-        );
+        assert_eq!(session.state(), State::Idle);
+        assert_eq!(session.next_timeout(), Some(down), "uptime {uptime:?}");
+        assert_eq!(session.backoff().failures(), 0, "uptime {uptime:?}");
         assert_eq!(session.status().flap_count, 1);
     }
+}
+
+/// Sessions that keep going down soon after coming up are damped: the
+/// first restarts at once, each further one waits the next step of the
+/// schedule; a stable session ends the damping.
+#[test]
+fn consecutive_short_sessions_wait_the_schedule() {
+    let start = Instant::now();
+    let mut config = config();
+    config.jitter_seed = 3;
+    let expected = schedule(3, 3);
+    let mut session = session_in(config, State::Connect, start);
+    let mut now = start;
+    let mut waits = Vec::new();
+    for connection in 0..5u64 {
+        establish(&mut session, connection, now);
+        let uptime = if connection == 3 {
+            seconds(90)
+        } else {
+            seconds(10)
+        };
+        now += uptime;
+        session.handle(
+            now,
+            Input::TcpConnectionFails {
+                connection: outbound(connection),
+                error: "x".into(),
+            },
+        );
+        let deadline = session
+            .next_timeout()
+            .expect("the idle hold timer is armed");
+        waits.push(deadline - now);
+        now = deadline;
+        session.handle_timeout(now);
+        assert_eq!(session.state(), State::Connect);
+        drain(&mut session);
+    }
+    let zero = Duration::ZERO;
+    // Flaps 2 and 3 wait steps 0 and 1; the stable fourth session restarts
+    // at once and the short fifth one counts as a first flap again.
+    assert_eq!(waits, [zero, expected[0], expected[1], zero, zero]);
 }
 
 #[test]

@@ -379,7 +379,6 @@ fn a_silent_peer_is_dropped_by_the_hold_timer_and_comes_back() {
     // arrives and nothing reaches it.
     pair.links.clear();
     pair.run_for(seconds(90));
-    assert_eq!(pair.a.state(), State::Idle, "A's hold timer expired");
     let a_down = pair.actions(Side::A).iter().any(|action| {
         matches!(
             action,
