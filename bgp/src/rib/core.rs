@@ -88,6 +88,8 @@ pub struct Rib {
     /// Prefixes changed since the last flush, and when the first changed.
     pub(super) dirty: Pending<()>,
     pub(super) dirty_since: Option<Instant>,
+    /// When changed prefixes were last flushed to the peers.
+    pub(super) last_flush: Option<Instant>,
     /// Peers to compare against the whole table; `true` adds End-of-RIB.
     pub(super) resync: BTreeMap<PeerId, bool>,
     /// Route refresh re-advertisements: (peer, family, enhanced).
@@ -114,6 +116,7 @@ impl Rib {
             next_hops: BTreeMap::new(),
             dirty: Pending::default(),
             dirty_since: None,
+            last_flush: None,
             resync: BTreeMap::new(),
             refresh: BTreeSet::new(),
             immediate_since: None,
@@ -283,9 +286,7 @@ impl Rib {
     /// When [`Rib::poll_outbound`] has work to do: queued initial tables or
     /// refreshes now, coalesced changes when their window closes.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let coalesced = self
-            .dirty_since
-            .map(|since| since + self.settings.coalesce_window);
+        let coalesced = self.flush_due();
         match (self.immediate_since, coalesced) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -403,6 +404,18 @@ impl Rib {
         if order_before != order_after || multipath_before != destination.multipath() {
             self.mark_dirty(now, prefix);
         }
+    }
+
+    /// When the changed prefixes are due to go out: at once after a quiet
+    /// window (nothing flushed for `coalesce_window`), so a lone change is
+    /// not held back; otherwise one window after the last flush, so a burst
+    /// goes out at most once per window, each prefix as its latest state.
+    pub(super) fn flush_due(&self) -> Option<Instant> {
+        let since = self.dirty_since?;
+        Some(match self.last_flush {
+            Some(flushed) => since.max(flushed + self.settings.coalesce_window),
+            None => since,
+        })
     }
 
     pub(super) fn mark_dirty(&mut self, now: Instant, prefix: IpNetwork) {

@@ -5,9 +5,12 @@
 //! just came up (or whose export policy changed) are compared against the
 //! whole Loc-RIB, and new peers get End-of-RIB per family (RFC 4724 §2);
 //! requested route refreshes re-send a family's Adj-RIB-Out, framed by BoRR
-//! and EoRR when enhanced route refresh is in use (RFC 7313 §4); and, once
-//! the coalescing window has closed, every prefix changed since the last
-//! flush is compared against every peer's Adj-RIB-Out. Since what is sent is
+//! and EoRR when enhanced route refresh is in use (RFC 7313 §4); and, when
+//! the changed prefixes are due, every prefix changed since the last flush
+//! is compared against every peer's Adj-RIB-Out. Changes are due at once
+//! after a quiet coalescing window, and otherwise one window after the last
+//! flush: a lone withdrawal is not held back, and a burst goes out at most
+//! once per window. Since what is sent is
 //! the difference between the Loc-RIB's state now and what each peer already
 //! has, many changes to one prefix within the window cost at most one
 //! announcement or withdrawal, and a prefix that came and went costs nothing.
@@ -67,10 +70,7 @@ impl Rib {
             out.extend(self.refresh_messages(peer, family, enhanced));
         }
         self.immediate_since = None;
-        let due = self
-            .dirty_since
-            .is_some_and(|since| now >= since + self.settings.coalesce_window);
-        if due {
+        if self.flush_due().is_some_and(|due| now >= due) {
             let prefixes: Vec<IpNetwork> = self
                 .dirty
                 .take()
@@ -78,6 +78,7 @@ impl Rib {
                 .map(|(prefix, ())| prefix)
                 .collect();
             self.dirty_since = None;
+            self.last_flush = Some(now);
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             out.extend(self.generate(&prefixes, &peers));
         }

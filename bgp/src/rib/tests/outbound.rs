@@ -165,6 +165,16 @@ fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
     let source = ebgp_source(&mut rib);
     rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
     rib.poll_outbound(t);
+    // After a quiet window the first change goes out at once...
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.19.0.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    assert_eq!(rib.next_deadline(), Some(t));
+    let out = rib.poll_outbound(t);
+    assert_eq!(announced_to(&out, PeerId(1)), [net("198.19.0.0/24")]);
+    // ...and the changes that follow wait one window after that flush.
     rib.receive_update(
         t,
         source,
@@ -181,6 +191,8 @@ fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
     assert_eq!(rib.next_deadline(), None);
 
     let later = t + Duration::from_secs(5);
+    // Quiet again: due at once, and both changes made before the poll go
+    // out as the latest state only.
     rib.receive_update(
         later,
         source,
@@ -195,7 +207,8 @@ fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
             "198.18.1.50",
         ),
     );
-    let out = rib.poll_outbound(later + Duration::from_secs(1));
+    assert_eq!(rib.next_deadline(), Some(later));
+    let out = rib.poll_outbound(later);
     let updates = updates_for(&out, PeerId(1), &CodecContext::new());
     assert_eq!(updates.len(), 1);
     assert_eq!(
