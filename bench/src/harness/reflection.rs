@@ -227,6 +227,15 @@ impl Bench {
                 "{} churn `{step}`: {outcome:?} kernel {kernel:?}",
                 daemon.name()
             );
+            if outcome.complete_observers < outcome.observers {
+                eprintln!(
+                    "{}: churn `{step}` seen whole by {} of {} observers; log tail:\n{}",
+                    daemon.name(),
+                    outcome.complete_observers,
+                    outcome.observers,
+                    tail(&node.node.read_file(daemon.log_file()))
+                );
+            }
             churn.push((outcome, kernel));
         }
         if let Some(watcher) = kernel_watch {
@@ -450,10 +459,13 @@ fn kernel_measurements(result: &ChurnResult, kernel: &KernelChurnResult) -> Vec<
 }
 
 /// The last lines of a daemon log, enough to see why a run failed.
+/// Lines of a daemon's log shown when a run is incomplete.
+const TAIL_LINES: usize = 150;
+
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines
-        .get(lines.len().saturating_sub(30)..)
+        .get(lines.len().saturating_sub(TAIL_LINES)..)
         .unwrap_or(&[])
         .join("\n")
 }

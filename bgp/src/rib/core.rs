@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -76,6 +76,11 @@ pub(super) struct PeerState {
     pub(super) stale: BTreeSet<(IpNetwork, u32)>,
 }
 
+/// How long changes made after a quiet window wait before going out: long
+/// enough for the other messages of the same event, already in the read
+/// buffer, to be processed ([`Rib::next_deadline`]).
+pub(super) const SETTLE: Duration = Duration::from_millis(1);
+
 /// The routing information bases of one speaker (RFC 4271 §3.2).
 #[derive(Debug)]
 pub struct Rib {
@@ -90,6 +95,9 @@ pub struct Rib {
     pub(super) dirty_since: Option<Instant>,
     /// When changed prefixes were last flushed to the peers.
     pub(super) last_flush: Option<Instant>,
+    /// A session went down: its withdrawals go out at the next poll,
+    /// whatever the coalescing window says.
+    pub(super) flush_now: bool,
     /// Peers to compare against the whole table; `true` adds End-of-RIB.
     pub(super) resync: BTreeMap<PeerId, bool>,
     /// Route refresh re-advertisements: (peer, family, enhanced).
@@ -117,6 +125,7 @@ impl Rib {
             dirty: Pending::default(),
             dirty_since: None,
             last_flush: None,
+            flush_now: false,
             resync: BTreeMap::new(),
             refresh: BTreeSet::new(),
             immediate_since: None,
@@ -179,6 +188,11 @@ impl Rib {
             .filter(|(_, destination)| destination.paths.iter().any(|path| path.source == source))
             .map(|(prefix, _)| prefix)
             .collect();
+        // A lost session's routes are withdrawn at once, not coalesced: the
+        // neighbor may reconnect and re-announce them within the window, and
+        // the other peers must still hear that they went (they may have
+        // stopped forwarding), not an unchanged table.
+        self.flush_now |= !prefixes.is_empty();
         for prefix in prefixes {
             let path_ids: Vec<u32> = self
                 .table
@@ -406,15 +420,23 @@ impl Rib {
         }
     }
 
-    /// When the changed prefixes are due to go out: at once after a quiet
-    /// window (nothing flushed for `coalesce_window`), so a lone change is
-    /// not held back; otherwise one window after the last flush, so a burst
+    /// When the changed prefixes are due to go out. After a quiet window
+    /// (nothing flushed for `coalesce_window`) they wait only [`SETTLE`], so
+    /// that the messages of one event (a withdrawal in several UPDATEs, one
+    /// per family) leave together and a lone change is not held back;
+    /// otherwise they wait until one window after the last flush, so a burst
     /// goes out at most once per window, each prefix as its latest state.
+    /// The withdrawals of a lost session are due at once.
     pub(super) fn flush_due(&self) -> Option<Instant> {
         let since = self.dirty_since?;
+        if self.flush_now {
+            return Some(since);
+        }
+        let window = self.settings.coalesce_window;
+        let settled = since + SETTLE.min(window);
         Some(match self.last_flush {
-            Some(flushed) => since.max(flushed + self.settings.coalesce_window),
-            None => since,
+            Some(flushed) => settled.max(flushed + window),
+            None => settled,
         })
     }
 

@@ -7,10 +7,11 @@
 //! requested route refreshes re-send a family's Adj-RIB-Out, framed by BoRR
 //! and EoRR when enhanced route refresh is in use (RFC 7313 §4); and, when
 //! the changed prefixes are due, every prefix changed since the last flush
-//! is compared against every peer's Adj-RIB-Out. Changes are due at once
-//! after a quiet coalescing window, and otherwise one window after the last
-//! flush: a lone withdrawal is not held back, and a burst goes out at most
-//! once per window. Since what is sent is
+//! is compared against every peer's Adj-RIB-Out. Changes are due 1 ms
+//! after they were made when nothing was flushed for a coalescing window,
+//! and otherwise one window after the last flush: a lone withdrawal is not
+//! held back, and a burst goes out at most once per window; a lost
+//! session's withdrawals go out at once. Since what is sent is
 //! the difference between the Loc-RIB's state now and what each peer already
 //! has, many changes to one prefix within the window cost at most one
 //! announcement or withdrawal, and a prefix that came and went costs nothing.
@@ -79,6 +80,7 @@ impl Rib {
                 .collect();
             self.dirty_since = None;
             self.last_flush = Some(now);
+            self.flush_now = false;
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             out.extend(self.generate(&prefixes, &peers));
         }

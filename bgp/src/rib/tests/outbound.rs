@@ -165,33 +165,36 @@ fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
     let source = ebgp_source(&mut rib);
     rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
     rib.poll_outbound(t);
-    // After a quiet window the first change goes out at once...
+    // After a quiet window the first change goes out once settled...
     rib.receive_update(
         t,
         source,
         announce(&["198.19.0.0/24"], attributes(&[64650]), "198.18.1.50"),
     );
-    assert_eq!(rib.next_deadline(), Some(t));
-    let out = rib.poll_outbound(t);
+    let settled = t + Duration::from_millis(1);
+    assert_eq!(rib.next_deadline(), Some(settled));
+    assert!(rib.poll_outbound(t).is_empty(), "not settled yet");
+    let out = rib.poll_outbound(settled);
     assert_eq!(announced_to(&out, PeerId(1)), [net("198.19.0.0/24")]);
     // ...and the changes that follow wait one window after that flush.
     rib.receive_update(
-        t,
+        settled,
         source,
         announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
     );
-    assert_eq!(rib.next_deadline(), Some(t + Duration::from_secs(1)));
+    assert_eq!(rib.next_deadline(), Some(settled + Duration::from_secs(1)));
     let half = t + Duration::from_millis(500);
     rib.receive_update(half, source, withdraw(&["198.19.1.0/24"]));
     assert!(rib.poll_outbound(half).is_empty(), "window still open");
     assert!(
-        rib.poll_outbound(t + Duration::from_secs(1)).is_empty(),
+        rib.poll_outbound(settled + Duration::from_secs(1))
+            .is_empty(),
         "came and went: nothing to say"
     );
     assert_eq!(rib.next_deadline(), None);
 
     let later = t + Duration::from_secs(5);
-    // Quiet again: due at once, and both changes made before the poll go
+    // Quiet again: due once settled, and both changes made before then go
     // out as the latest state only.
     rib.receive_update(
         later,
@@ -207,14 +210,63 @@ fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
             "198.18.1.50",
         ),
     );
-    assert_eq!(rib.next_deadline(), Some(later));
-    let out = rib.poll_outbound(later);
+    assert_eq!(rib.next_deadline(), Some(later + Duration::from_millis(1)));
+    let out = rib.poll_outbound(later + Duration::from_millis(1));
     let updates = updates_for(&out, PeerId(1), &CodecContext::new());
     assert_eq!(updates.len(), 1);
     assert_eq!(
         updates[0].attributes.as_path,
         Some(sequence(&[64650, 64651]))
     );
+}
+
+/// A lost session's routes are withdrawn at the next poll even inside the
+/// window, so a neighbor that reconnects and re-announces them at once
+/// still shows the others that they went.
+#[test]
+fn a_lost_sessions_withdrawals_are_not_held_by_the_window() {
+    let t = now();
+    let mut settings = settings();
+    settings.coalesce_window = Duration::from_secs(1);
+    let mut rib = Rib::new(settings);
+    let source = ebgp_source(&mut rib);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    rib.poll_outbound(t);
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    let settled = t + Duration::from_millis(1);
+    assert_eq!(
+        announced_to(&rib.poll_outbound(settled), PeerId(1)),
+        [net("198.19.1.0/24")]
+    );
+    // Inside the window that flush opened, the source's session goes down.
+    let down = settled + Duration::from_millis(100);
+    rib.peer_down(down, source);
+    assert_eq!(rib.next_deadline(), Some(down));
+    let out = rib.poll_outbound(down);
+    let withdrawn: Vec<IpNetwork> = updates_for(&out, PeerId(1), &CodecContext::new())
+        .iter()
+        .flat_map(|update| {
+            update
+                .withdrawals()
+                .map(|(_, nlri)| nlri.prefix)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(withdrawn, [net("198.19.1.0/24")]);
+    // The neighbor is back and re-announces: the window applies again.
+    let back = down + Duration::from_millis(10);
+    let source = ebgp_source(&mut rib);
+    rib.poll_outbound(back);
+    rib.receive_update(
+        back,
+        source,
+        announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    assert_eq!(rib.next_deadline(), Some(down + Duration::from_secs(1)));
 }
 
 fn add_path_peer(n: u8, paths: u8) -> PeerInfo {
