@@ -306,18 +306,21 @@ async fn read_loop(
 }
 
 /// The read size of a new or idle session: keepalives and small UPDATEs.
-const READ_SIZE_MIN: usize = 4 * 1024;
+/// A larger message takes a few reads while the size doubles.
+const READ_SIZE_MIN: usize = 1024;
 
 /// The read size a table transfer grows to: fewer, larger reads.
 const READ_SIZE_MAX: usize = 64 * 1024;
 
-/// A writer keeps at most this much buffer while its queue is empty.
-const WRITE_IDLE_CAPACITY: usize = 16 * 1024;
+/// A writer keeps at most this much buffer while its queue is empty: a
+/// keepalive's worth, so a thousand idle sessions do not each keep the
+/// buffer of their last burst.
+const WRITE_IDLE_CAPACITY: usize = 1024;
 
 /// The next read size after a read of `count` bytes: doubled when the read
 /// filled what was asked (more is waiting), halved when it used under a
 /// quarter, within [`READ_SIZE_MIN`, `READ_SIZE_MAX`]. A thousand idle
-/// sessions then hold 4 KiB each, not 64.
+/// sessions then hold 1 KiB each, not 64.
 fn next_read_size(current: usize, count: usize) -> usize {
     if count >= current {
         current.saturating_mul(2).min(READ_SIZE_MAX)
@@ -429,18 +432,18 @@ mod tests {
         // A table transfer: every read fills what was asked.
         let mut size = READ_SIZE_MIN;
         let mut grown = Vec::new();
-        for _ in 0..6 {
+        for _ in 0..8 {
             size = next_read_size(size, size);
             grown.push(size / 1024);
         }
-        assert_eq!(grown, [8, 16, 32, 64, 64, 64]);
+        assert_eq!(grown, [2, 4, 8, 16, 32, 64, 64, 64]);
         // Then keepalives: back down to the floor, never below.
         let mut shrunk = Vec::new();
-        for _ in 0..6 {
+        for _ in 0..8 {
             size = next_read_size(size, 19);
             shrunk.push(size / 1024);
         }
-        assert_eq!(shrunk, [32, 16, 8, 4, 4, 4]);
+        assert_eq!(shrunk, [32, 16, 8, 4, 2, 1, 1, 1]);
         // A read between a quarter and all of the size keeps it.
         assert_eq!(next_read_size(16 * 1024, 8 * 1024), 16 * 1024);
     }
