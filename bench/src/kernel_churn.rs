@@ -31,7 +31,7 @@ use crate::kernel::{
 };
 use crate::mesh::ChurnAction;
 use crate::mesh::watch::ChangeWatch;
-use crate::roles::{now_nanoseconds, role_event};
+use crate::roles::{now_nanoseconds, read_stdin_lines, role_event};
 
 /// Options of the `kernel-churn` role.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,16 +83,7 @@ fn affected(action: &ChurnAction) -> Result<HashSet<IpNetwork>> {
 
 fn stdin_lines() -> Receiver<String> {
     let (sender, receiver) = channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::stdin().lock().lines() {
-            let Ok(text) = line else { break };
-            if sender.send(text.trim().to_string()).is_err() {
-                break;
-            }
-        }
-        std::process::exit(0);
-    });
+    read_stdin_lines(move |line| sender.send(line).is_ok());
     receiver
 }
 

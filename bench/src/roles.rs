@@ -52,21 +52,29 @@ fn print_result(result: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
-/// Watches stdin: each `go` line is passed on; end of input ends the
-/// process, which is how the harness stops a role.
-fn stdin_control() -> Receiver<()> {
-    let (sender, receiver) = channel();
+/// Reads stdin on a plain thread and hands each trimmed line to `deliver`
+/// until it returns false; end of input ends the process, which is how the
+/// harness stops a role.
+pub fn read_stdin_lines(mut deliver: impl FnMut(String) -> bool + Send + 'static) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
-            match line {
-                Ok(text) if text.trim() == "go" => {
-                    let _ = sender.send(());
-                }
-                Ok(_) => {}
-                Err(_) => break,
+            let Ok(text) = line else { break };
+            if !deliver(text.trim().to_string()) {
+                break;
             }
         }
         std::process::exit(0);
+    });
+}
+
+/// Watches stdin: each `go` line is passed on.
+fn stdin_control() -> Receiver<()> {
+    let (sender, receiver) = channel();
+    read_stdin_lines(move |line| {
+        if line == "go" {
+            let _ = sender.send(());
+        }
+        true
     });
     receiver
 }

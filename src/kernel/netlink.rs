@@ -9,10 +9,11 @@
 //! first event. The kernel keeps our own changes off that subscription
 //! (`NetlinkFib::watch_others`): without it, installing a full table
 //! would bring back one notification per route, to be decoded, queued and
-//! matched only to learn it was ours. A small task forwards the [`RouteMonitor`]'s notifications
-//! into a bounded channel: if the synchronizer falls behind, the forwarder
-//! waits, the netlink socket fills, and the kernel reports lost events,
-//! which the synchronizer answers with a full resync.
+//! matched only to learn it was ours. A small task forwards the
+//! [`RouteMonitor`]'s notifications into a bounded channel: if the
+//! synchronizer falls behind, the forwarder waits, the netlink socket
+//! fills, and the kernel reports lost events, which the synchronizer
+//! answers with a full resync.
 
 use std::sync::Arc;
 

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::error::{BenchError, Result, io_context};
-use crate::roles::{now_nanoseconds, role_event};
+use crate::roles::{now_nanoseconds, read_stdin_lines, role_event};
 use client::{ClientPlan, ClientSettings, Command, Event};
 
 /// How long the clients may take to establish before `ready` (reflection).
@@ -163,16 +163,7 @@ pub fn mesh(options: &MeshOptions) -> Result<()> {
 /// which is how the harness stops a role.
 fn stdin_lines() -> UnboundedReceiver<String> {
     let (sender, receiver) = unbounded_channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::stdin().lock().lines() {
-            let Ok(text) = line else { break };
-            if sender.send(text.trim().to_string()).is_err() {
-                break;
-            }
-        }
-        std::process::exit(0);
-    });
+    read_stdin_lines(move |line| sender.send(line).is_ok());
     receiver
 }
 
