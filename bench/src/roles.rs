@@ -269,6 +269,7 @@ fn count_until(
         std::process::exit(2);
     });
     let mut counter = PrefixCounter::default();
+    counter.reserve(options.expect_ipv4, options.expect_ipv6);
     let mut updates = 0u64;
     let mut first_update_ns = 0u64;
     loop {

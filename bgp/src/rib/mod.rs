@@ -60,7 +60,7 @@ mod adj_rib_out;
 mod core;
 pub mod decision;
 pub mod export;
-mod fast_hash;
+pub mod fast_hash;
 mod graceful;
 mod inbound;
 pub mod interner;
