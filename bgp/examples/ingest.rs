@@ -11,6 +11,9 @@
 //! closes every `--per-window` messages. What goes out towards the sink is
 //! counted and decoded again at the end, to check every prefix arrived.
 //!
+//! With `INGEST_FIB=1` in the environment the RIB also records forwarding
+//! changes, as the daemon does when it programs the kernel (scenario 2).
+//!
 //! ```sh
 //! cargo build --release -p bgp --example ingest
 //! valgrind --tool=callgrind target/release/examples/ingest --ipv4 200000 --ipv6 50000
@@ -107,6 +110,9 @@ fn run(input: &[u8], per_window: u32) -> Run {
     let start = Instant::now();
     let mut settings = RibSettings::new(64512, Ipv4Addr::new(198, 18, 0, 2));
     settings.coalesce_window = Duration::from_millis(10);
+    // As in the daemon with `[fib] enabled = false` (scenario 1): no
+    // forwarding changes are recorded.
+    settings.forwarding = std::env::var_os("INGEST_FIB").is_some();
     let step = settings.coalesce_window / per_window;
     let mut rib = Rib::new(settings);
     let mut now = Instant::now();

@@ -161,11 +161,13 @@ impl Rib {
             .then(|| self.shared_out.remove(&key))
             .flatten();
         let mut released = Vec::new();
+        // `prefixes` are sorted: the Loc-RIB is walked alongside them.
+        let mut lookup = self.table.ordered_lookup();
         for prefix in prefixes {
             let prefix = *prefix;
             let family = family_of(&prefix);
             let add_path = info.encoding.has_path_id(family);
-            if let Some(destination) = self.table.get(&prefix) {
+            if let Some(destination) = lookup.get(&prefix) {
                 Exporter {
                     settings: &self.settings,
                     peers: &self.peers,

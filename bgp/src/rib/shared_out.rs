@@ -267,21 +267,18 @@ impl Rib {
         let mut slots = Slots::default();
         let cacheable = is_builtin_policy(&self.settings, &info.export_policy);
         let mut exported: Exported = Vec::new();
-        let prefixes: Vec<IpNetwork> = self.table.keys().collect();
-        for prefix in prefixes {
-            if let Some(destination) = self.table.get(&prefix) {
-                Exporter {
-                    settings: &self.settings,
-                    peers: &self.peers,
-                    next_hops: &self.next_hops,
-                    interner: &mut self.outbound_interner,
-                    cache: &mut cache,
-                    slots: &mut slots,
-                    cacheable,
-                    destination: info,
-                }
-                .export(&prefix, destination, false, &mut exported);
+        for (prefix, destination) in self.table.iter() {
+            Exporter {
+                settings: &self.settings,
+                peers: &self.peers,
+                next_hops: &self.next_hops,
+                interner: &mut self.outbound_interner,
+                cache: &mut cache,
+                slots: &mut slots,
+                cacheable,
+                destination: info,
             }
+            .export(&prefix, destination, false, &mut exported);
             let first = exported.first().and_then(|(source, _, slot)| {
                 slots
                     .get(*slot)
