@@ -50,16 +50,24 @@ impl Rib {
         self.leave_shared_where_needed();
         if !self.resync.is_empty() {
             let resync = std::mem::take(&mut self.resync);
-            let peers: Vec<PeerId> = resync.keys().copied().collect();
-            let mut prefixes: Vec<IpNetwork> = self.table.keys().collect();
-            for peer in &peers {
-                if let Some(state) = self.peers.get(peer) {
-                    prefixes.extend(state.adj_rib_out.iter().map(|(prefix, _, _)| prefix));
+            let (served, initial) = self.initial_from_shared(&resync);
+            out.extend(initial);
+            let peers: Vec<PeerId> = resync
+                .keys()
+                .filter(|peer| !served.contains(peer))
+                .copied()
+                .collect();
+            if !peers.is_empty() {
+                let mut prefixes: Vec<IpNetwork> = self.table.keys().collect();
+                for peer in &peers {
+                    if let Some(state) = self.peers.get(peer) {
+                        prefixes.extend(state.adj_rib_out.iter().map(|(prefix, _, _)| prefix));
+                    }
                 }
+                prefixes.sort_unstable();
+                prefixes.dedup();
+                out.extend(self.generate(&prefixes, &peers));
             }
-            prefixes.sort_unstable();
-            prefixes.dedup();
-            out.extend(self.generate(&prefixes, &peers));
             let new_peers: Vec<PeerId> = resync
                 .iter()
                 .filter(|(_, end_of_rib)| **end_of_rib)

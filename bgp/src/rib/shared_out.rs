@@ -11,12 +11,15 @@
 //! reflector's memory then grows with routes plus clients, not with
 //! routes × clients as with a table per peer.
 //!
-//! A peer starts with a table of its own, as every peer did before: its
-//! initial table is sent by comparing the Loc-RIB against that table
-//! (`outbound.rs`). At the end of a poll that left nothing pending, a peer
-//! whose table equals the group's view ([`Rib::join_shared`]) drops it and
-//! becomes a member; a group's table is built from the Loc-RIB when its
-//! first members join. Only groups of two or more share: a peer alone in
+//! A new session that can share joins its group at once when the group
+//! has (or, with it, reaches) two members: its initial table is the
+//! group's table, less its own routes ([`Rib::initial_from_shared`]), so a
+//! storm of sessions costs one table, not one per session. Any other peer
+//! starts with a table of its own: its initial table is sent by comparing
+//! the Loc-RIB against that table (`outbound.rs`). At the end of a poll
+//! that left nothing pending, a peer whose table equals the group's view
+//! ([`Rib::join_shared`]) drops it and becomes a member; a group's table
+//! is built from the Loc-RIB when its first members join. Only groups of two or more share: a peer alone in
 //! its group (an eBGP neighbor with its own policy) keeps the smaller
 //! table of its own, and the last member of a group takes its view back. A member leaves when its session goes down, and
 //! before anything that must compare it alone (a resync after an export
@@ -31,8 +34,9 @@ use ipnetwork::IpNetwork;
 use super::adj_rib_out::{AdjRibOut, SourceTag, source_tag};
 use super::core::Rib;
 use super::fast_hash::FastMap;
-use super::types::{PeerId, PeerInfo, SharedAttributes, Source};
-use super::update_group::{Exported, Exporter, GroupKey, Slots, is_builtin_policy};
+use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
+use super::update_group::{Batch, Exported, Exporter, GroupKey, Slots, is_builtin_policy};
+use crate::wire::Nlri;
 
 /// The Adj-RIB-Out of one update group; see the module overview.
 #[derive(Debug, Default)]
@@ -149,6 +153,93 @@ impl Rib {
         for attributes in own.into_attributes() {
             self.outbound_interner.release(attributes);
         }
+    }
+
+    /// New sessions (`resync` entries that are due End-of-RIB) that can
+    /// share and have been sent nothing join their group's table at once,
+    /// and their initial table is that table's view (RFC 4271 §9.1.3: the
+    /// group's exported best paths, less the peer's own routes), encoded
+    /// once for every member that has no route of its own in it. Without
+    /// this, each new session of a storm kept a table of its own until its
+    /// initial table was out and the peak memory held one table per
+    /// session. A group whose table does not exist yet is built from the
+    /// Loc-RIB when at least two peers share it (see the module overview).
+    /// Returns the peers so served, which need no comparison, and their
+    /// messages.
+    pub(super) fn initial_from_shared(
+        &mut self,
+        resync: &BTreeMap<PeerId, bool>,
+    ) -> (BTreeSet<PeerId>, Vec<Outbound>) {
+        let mut by_key: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
+        for (peer, _) in resync.iter().filter(|(_, end_of_rib)| **end_of_rib) {
+            let Some(state) = self.peers.get(peer) else {
+                continue;
+            };
+            if state.established
+                && state.shared.is_none()
+                && state.adj_rib_out.len() == 0
+                && Rib::can_share(&state.info)
+            {
+                by_key
+                    .entry(GroupKey::of(&state.info))
+                    .or_default()
+                    .push(*peer);
+            }
+        }
+        let mut served = BTreeSet::new();
+        let mut out = Vec::new();
+        for (key, peers) in by_key {
+            let members = self
+                .shared_out
+                .get(&key)
+                .map_or(0, |group| group.members.len());
+            if members.saturating_add(peers.len()) < 2 {
+                continue;
+            }
+            let Some(info) = peers
+                .first()
+                .and_then(|peer| self.peers.get(peer))
+                .map(|state| state.info.clone())
+            else {
+                continue;
+            };
+            if !self.shared_out.contains_key(&key) {
+                let group = self.export_table(&info);
+                self.shared_out.insert(key.clone(), group);
+            }
+            let Some(group) = self.shared_out.get_mut(&key) else {
+                continue;
+            };
+            // Members with no route of their own in the table all get the
+            // whole table: one encoding for all of them.
+            let (plain, own): (Vec<PeerId>, Vec<PeerId>) = peers.iter().partition(|peer| {
+                !group
+                    .sourced
+                    .contains_key(&source_tag(Source::Peer(**peer)))
+            });
+            if !plain.is_empty() {
+                out.push(Outbound {
+                    peers: plain,
+                    messages: view(&group.table, None).encode(&info.encoding),
+                });
+            }
+            for peer in own {
+                let tag = source_tag(Source::Peer(peer));
+                out.push(Outbound {
+                    peers: vec![peer],
+                    messages: view(&group.table, Some(tag)).encode(&info.encoding),
+                });
+            }
+            for peer in peers {
+                group.members.insert(peer);
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    state.shared = Some(Membership { key: key.clone() });
+                }
+                served.insert(peer);
+            }
+        }
+        out.retain(|outbound| !outbound.messages.is_empty());
+        (served, out)
     }
 
     /// Takes `peer` out of its shared table, if it is in one. With
@@ -303,6 +394,18 @@ impl Rib {
         }
         group
     }
+}
+
+/// The announcements of every entry of a group's table whose source is
+/// not `excluded`: a member's view, as one batch.
+fn view(table: &AdjRibOut, excluded: Option<SourceTag>) -> Batch {
+    let mut batch = Batch::default();
+    for (prefix, attributes, source) in table.iter_sourced() {
+        if Some(source) != excluded {
+            batch.announce(family_of(&prefix), attributes, Nlri::new(prefix));
+        }
+    }
+    batch
 }
 
 /// Whether `own` holds exactly the entries of `group` whose source is not

@@ -3,6 +3,8 @@
 //! exactly the changes a table of their own would give, and leave on a
 //! session loss or an export policy change.
 
+use std::time::Duration;
+
 use super::*;
 
 fn client(rib: &mut Rib, n: u8) -> PeerId {
@@ -144,4 +146,97 @@ fn a_peer_alone_in_its_group_keeps_its_own_table() {
     assert!(rib.shared_out.is_empty());
     assert!(rib.peers[&external].shared.is_none());
     assert!(rib.peers[&only_client].shared.is_none());
+}
+
+#[test]
+fn new_sessions_get_the_group_table_as_their_initial_table_and_join_at_once() {
+    let mut settings = settings();
+    settings.coalesce_window = Duration::from_millis(10);
+    let mut rib = Rib::new(settings);
+    let at = |milliseconds: u64| now() + Duration::from_millis(milliseconds);
+    let first = client(&mut rib, 1);
+    let second = client(&mut rib, 2);
+    rib.poll_outbound(at(0));
+    for (id, n) in [(first, 1), (second, 2)] {
+        rib.receive_update(
+            at(0),
+            id,
+            announce(
+                &[&format!("198.19.{n}.0/24")],
+                attributes(&[]),
+                &format!("198.18.1.{n}"),
+            ),
+        );
+    }
+    rib.poll_outbound(at(20));
+    assert_eq!(members(&rib), vec![vec![first, second]]);
+    // A change still inside its coalescing window when clients 3 and 4
+    // come up at once, as in a session storm.
+    rib.receive_update(
+        at(21),
+        first,
+        announce(&["198.19.9.0/24"], attributes(&[]), "198.18.1.1"),
+    );
+    let third = client(&mut rib, 3);
+    let fourth = client(&mut rib, 4);
+    let out = rib.poll_outbound(at(21));
+    // Their initial table is the group's table as last sent (without the
+    // pending change), and they are members at once: no table of their own
+    // was built, although a change is pending.
+    for id in [third, fourth] {
+        assert_eq!(
+            announced_to(&out, id),
+            vec![net("198.19.1.0/24"), net("198.19.2.0/24")],
+            "{id:?} is sent the group's table"
+        );
+        let state = &rib.peers[&id];
+        assert!(state.shared.is_some(), "{id:?} joined at once");
+        assert_eq!(state.adj_rib_out.len(), 0);
+        assert_eq!(rib.peer_counters(id).advertised, 2);
+        // End-of-RIB follows the table (RFC 4724 §2).
+        let updates = updates_for(&out, id, &CodecContext::new());
+        assert!(
+            updates
+                .last()
+                .is_some_and(|update| update.is_end_of_rib().is_some())
+        );
+    }
+    // Both were sent one encoding.
+    assert!(
+        out.iter()
+            .any(|outbound| outbound.peers == vec![third, fourth])
+    );
+    assert_eq!(members(&rib), vec![vec![first, second, third, fourth]]);
+    // The pending change reaches them with the other members when due.
+    let out = rib.poll_outbound(at(31));
+    for id in [second, third, fourth] {
+        assert_eq!(announced_to(&out, id), vec![net("198.19.9.0/24")]);
+    }
+    assert_eq!(announced_to(&out, first), Vec::<IpNetwork>::new());
+    assert_eq!(advertised(&rib, fourth).len(), 3);
+}
+
+#[test]
+fn a_returning_session_is_not_sent_its_own_retained_routes() {
+    let mut rib = Rib::new(settings());
+    let first = client(&mut rib, 1);
+    let second = client(&mut rib, 2);
+    let third = client(&mut rib, 3);
+    rib.poll_outbound(now());
+    rib.receive_update(
+        now(),
+        second,
+        announce(&["198.19.2.0/24"], attributes(&[]), "198.18.1.2"),
+    );
+    rib.poll_outbound(now());
+    // Client 2 restarts gracefully: its route stays, and it comes back.
+    rib.peer_down_retaining(now(), second);
+    rib.poll_outbound(now());
+    rib.peer_up(now(), second, peer(2, Kind::Client));
+    let out = rib.poll_outbound(now());
+    assert_eq!(announced_to(&out, second), Vec::<IpNetwork>::new());
+    assert!(rib.peers[&second].shared.is_some());
+    assert_eq!(advertised(&rib, first), vec![net("198.19.2.0/24")]);
+    assert_eq!(advertised(&rib, third), vec![net("198.19.2.0/24")]);
+    assert_eq!(advertised(&rib, second), Vec::<IpNetwork>::new());
 }
