@@ -420,6 +420,13 @@ impl Rib {
         }
     }
 
+    /// A lost session's withdrawals are waiting for the next
+    /// [`Rib::poll_outbound`], which sends them whatever the coalescing
+    /// window says.
+    pub fn lost_session_pending(&self) -> bool {
+        self.flush_now && self.dirty_since.is_some()
+    }
+
     /// When the changed prefixes are due to go out. After a quiet window
     /// (nothing flushed for `coalesce_window`) they wait only [`SETTLE`], so
     /// that the messages of one event (a withdrawal in several UPDATEs, one

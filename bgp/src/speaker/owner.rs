@@ -29,6 +29,11 @@ use crate::rib::{FibUpdate, PrefixView, RouteFilter};
 use crate::session::{Action, ConnectionId, Input, State};
 use crate::wire::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 
+/// The most connection events handled back to back before the RIB is
+/// flushed: enough to take a burst in one flush, few enough that commands
+/// and timers wait for a few milliseconds at most.
+const MAX_DRAINED: usize = 256;
+
 /// Cease subcode 3, Peer De-configured (RFC 4486 §4).
 const PEER_DECONFIGURED: u8 = 3;
 /// Cease subcode 6, Other Configuration Change (RFC 4486 §4).
@@ -242,6 +247,9 @@ impl Owner {
         }
         // With no neighbor to wait for, the start is already complete.
         self.check_converged();
+        // An event drained but handed back until the flush (see
+        // `drain_connection_events`).
+        let mut held = None;
         loop {
             let deadline = self.next_deadline();
             let sleep = async {
@@ -260,14 +268,45 @@ impl Owner {
                     Some(command) => self.command(Instant::now(), command),
                     None => return,
                 },
-                Some(event) = inboxes.connection_events.recv() => self.connection_event(Instant::now(), event),
+                Some(event) = inboxes.connection_events.recv() => {
+                    self.connection_event(Instant::now(), event);
+                    held = self.drain_connection_events(&mut inboxes.connection_events);
+                }
                 Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
                 Some((stream, remote)) = inboxes.accepted.recv() => self.accepted(Instant::now(), stream, remote),
                 () = sleep => self.timeouts(Instant::now()),
             }
             self.end_deferral_when_done(Instant::now());
             self.flush_routes(Instant::now());
+            if let Some(event) = held.take() {
+                self.connection_event(Instant::now(), event);
+                self.end_deferral_when_done(Instant::now());
+                self.flush_routes(Instant::now());
+            }
         }
+    }
+
+    /// Handles the connection events already queued behind the one just
+    /// handled, up to [`MAX_DRAINED`], before the RIB is flushed: a burst
+    /// (a full table's UPDATEs, many sessions lost at once, a storm of
+    /// OPENs) then costs one flush and one round of writes instead of one
+    /// per event. Once a lost session's withdrawals wait to go out, only
+    /// further losses are taken in; any other event is handed back, to be
+    /// handled after the flush, so that a neighbor already back cannot
+    /// re-announce its routes before the others heard them withdrawn.
+    fn drain_connection_events(
+        &mut self,
+        events: &mut mpsc::Receiver<ConnectionEvent>,
+    ) -> Option<ConnectionEvent> {
+        for _ in 0..MAX_DRAINED {
+            let event = events.try_recv().ok()?;
+            let loss = matches!(event, ConnectionEvent::Closed { .. });
+            if !loss && self.routing.lost_session_pending() {
+                return Some(event);
+            }
+            self.connection_event(Instant::now(), event);
+        }
+        None
     }
 
     /// Ends the selection deferral of a restart (RFC 4724 §4.1) once every

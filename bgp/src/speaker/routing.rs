@@ -104,6 +104,11 @@ impl Routing {
         self.originated = wanted;
     }
 
+    /// A lost session's withdrawals wait to be sent ([`Rib::lost_session_pending`]).
+    pub fn lost_session_pending(&self) -> bool {
+        self.rib.lost_session_pending()
+    }
+
     /// When the RIB or a stale timer next needs the owner's attention.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.rib

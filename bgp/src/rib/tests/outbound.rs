@@ -244,9 +244,13 @@ fn a_lost_sessions_withdrawals_are_not_held_by_the_window() {
     );
     // Inside the window that flush opened, the source's session goes down.
     let down = settled + Duration::from_millis(100);
+    assert!(!rib.lost_session_pending());
     rib.peer_down(down, source);
     assert_eq!(rib.next_deadline(), Some(down));
+    // The speaker takes in no other event before these are out.
+    assert!(rib.lost_session_pending());
     let out = rib.poll_outbound(down);
+    assert!(!rib.lost_session_pending());
     let withdrawn: Vec<IpNetwork> = updates_for(&out, PeerId(1), &CodecContext::new())
         .iter()
         .flat_map(|update| {
