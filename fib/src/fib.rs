@@ -65,6 +65,26 @@ pub trait Fib: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Several gateways gone together ([`Fib::fail_gateway`] for each, in
+    /// order); the removal at index `i` belongs to `gateways[i]`. A FIB
+    /// that can do the whole set in fewer kernel round trips than one
+    /// gateway after the other (nexthop objects) overrides this.
+    fn fail_gateways(
+        &self,
+        gateways: Vec<IpAddr>,
+    ) -> FibFuture<'_, Result<Option<Vec<GatewayRemoval>>, FibError>> {
+        Box::pin(async move {
+            let mut removals = Vec::with_capacity(gateways.len());
+            for gateway in gateways {
+                match self.fail_gateway(gateway).await? {
+                    Some(removal) => removals.push(removal),
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(removals))
+        })
+    }
+
     /// The kernel nexthop object each of our routes forwards through, by
     /// prefix; empty when this FIB does not use objects.
     fn route_objects(&self) -> FibFuture<'_, BTreeMap<IpNetwork, RouteObject>> {

@@ -262,6 +262,61 @@ fn a_gateway_failure_is_one_group_operation_for_every_route() {
 }
 
 #[test]
+fn gateways_failing_together_are_one_batch() {
+    in_namespace("gateways_failing_together_are_one_batch", || async {
+        let fib = object_fib();
+        let mut changes: Vec<FibChange> =
+            ecmp_routes(100, &["198.18.0.2", "198.18.0.3", "198.18.0.4"])
+                .into_iter()
+                .map(FibChange::Replace)
+                .collect();
+        for (prefix, gateway) in [
+            ("198.19.200.0/24", "198.18.0.4"),
+            ("198.19.201.0/24", "198.18.0.5"),
+            ("198.19.202.0/24", "198.18.0.2"),
+        ] {
+            changes.push(FibChange::Replace(unicast(prefix, &[gateway])));
+        }
+        assert!(fib.apply(changes).await.iter().all(Result::is_ok));
+        let group = route_object("198.19.0.0/32").unwrap();
+
+        // Two sessions lost together (the speaker's failover asks for both).
+        let removals = fib
+            .fail_gateways(vec![address("198.18.0.4"), address("198.18.0.5")])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(removals.len(), 2);
+        let (four, five) = (&removals[0], &removals[1]);
+        assert_eq!(four.routes_changed, 100);
+        assert_eq!(four.routes_removed, vec![network("198.19.200.0/24")]);
+        assert_eq!(five.routes_changed, 0);
+        assert_eq!(five.routes_removed, vec![network("198.19.201.0/24")]);
+        // The ECMP routes kept their group, now of the two survivors.
+        assert_eq!(route_object("198.19.0.99/32"), Some(group));
+        let listed = fib.list_owned().await.unwrap();
+        assert_eq!(listed.len(), 101);
+        let gone = [address("198.18.0.4"), address("198.18.0.5")];
+        assert!(listed.iter().all(|route| {
+            route
+                .next_hops()
+                .iter()
+                .all(|hop| !gone.contains(&hop.gateway))
+        }));
+        let shown = ip_output("nexthop show");
+        assert!(
+            !shown.contains("198.18.0.4") && !shown.contains("198.18.0.5"),
+            "the failed gateways' objects are deleted: {shown}"
+        );
+        // An empty set is nothing to do.
+        assert_eq!(
+            fib.fail_gateways(Vec::new()).await.unwrap(),
+            Some(Vec::new())
+        );
+    });
+}
+
+#[test]
 fn without_objects_a_gateway_failure_is_one_replace_per_route() {
     in_namespace(
         "without_objects_a_gateway_failure_is_one_replace_per_route",

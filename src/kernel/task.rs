@@ -354,16 +354,27 @@ impl Task {
         }
     }
 
-    /// Takes every gateway BGP stopped using out of the kernel at once.
+    /// Takes every gateway BGP stopped using out of the kernel at once: all
+    /// of them in one request to the FIB, so that many sessions lost
+    /// together cost a few kernel round trips, not a few per gateway.
     async fn fail_over(&mut self) {
-        for gateway in self.core.take_failed_gateways() {
-            match self.fib.fail_gateway(gateway).await {
-                Ok(Some(removal)) => self.core.gateway_removed(gateway, &removal),
-                // This FIB has no faster way: the per-prefix changes do it.
-                Ok(None) => {}
-                Err(error) => self
-                    .core
-                    .gateway_removal_failed(gateway, &error.to_string()),
+        let gateways = self.core.take_failed_gateways();
+        if gateways.is_empty() {
+            return;
+        }
+        match self.fib.fail_gateways(gateways.clone()).await {
+            Ok(Some(removals)) => {
+                for (gateway, removal) in gateways.iter().zip(&removals) {
+                    self.core.gateway_removed(*gateway, removal);
+                }
+            }
+            // This FIB has no faster way: the per-prefix changes do it.
+            Ok(None) => {}
+            Err(error) => {
+                let error = error.to_string();
+                for gateway in gateways {
+                    self.core.gateway_removal_failed(gateway, &error);
+                }
             }
         }
     }

@@ -187,6 +187,19 @@ impl NetlinkFib {
     /// then find the routes already right; a failure detected below BGP
     /// (BFD, link down) could use it the same way.
     pub async fn remove_gateway(&self, gateway: IpAddr) -> Result<GatewayRemoval, FibError> {
+        let mut removals = self.remove_gateways(vec![gateway]).await?;
+        Ok(removals.pop().unwrap_or_default())
+    }
+
+    /// [`NetlinkFib::remove_gateway`] for several gateways that failed
+    /// together; the removal at index `i` belongs to `gateways[i]`. With
+    /// nexthop objects the whole set costs three kernel round trips (group
+    /// replacements, orphaned routes, unused objects), not three per
+    /// gateway.
+    pub async fn remove_gateways(
+        &self,
+        gateways: Vec<IpAddr>,
+    ) -> Result<Vec<GatewayRemoval>, FibError> {
         let transport = Arc::clone(&self.transport);
         let config = self.config;
         let objects = self.objects.as_ref().map(|(_, state)| Arc::clone(state));
@@ -195,14 +208,17 @@ impl NetlinkFib {
             match objects {
                 Some(state) => {
                     let mut state = lock(&state);
-                    nexthop::remove_gateway_with_objects(
+                    nexthop::remove_gateways_with_objects(
                         &mut transport,
                         config,
                         &mut state,
-                        gateway,
+                        &gateways,
                     )
                 }
-                None => remove_gateway_per_route(&mut transport, config, gateway),
+                None => gateways
+                    .iter()
+                    .map(|gateway| remove_gateway_per_route(&mut transport, config, *gateway))
+                    .collect(),
             }
         })
         .await
@@ -401,6 +417,18 @@ impl Fib for NetlinkFib {
                 return Ok(None);
             }
             self.remove_gateway(gateway).await.map(Some)
+        })
+    }
+
+    fn fail_gateways(
+        &self,
+        gateways: Vec<IpAddr>,
+    ) -> FibFuture<'_, Result<Option<Vec<GatewayRemoval>>, FibError>> {
+        Box::pin(async move {
+            if self.objects.is_none() {
+                return Ok(None);
+            }
+            self.remove_gateways(gateways).await.map(Some)
         })
     }
 

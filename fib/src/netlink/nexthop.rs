@@ -18,7 +18,7 @@
 //! through another gateway), a route whose object the kernel refuses as
 //! unsupported (`EOPNOTSUPP`, `EINVAL`, `EAFNOSUPPORT`) and a blackhole are
 //! installed as before, with no object, so the kernel reports its usual error or accepts its usual
-//! shape. [`remove_gateway_with_objects`] is the point of the mode: a
+//! shape. [`remove_gateways_with_objects`] is the point of the mode: a
 //! gateway's failure replaces each group containing it once, so every route
 //! using the group follows in that one operation.
 //!
@@ -660,29 +660,40 @@ fn create_objects(
     failed
 }
 
-/// A gateway's failure with objects (see [`Registry::remove_gateway`]):
-/// replace each group containing it, remove the routes it leaves with no
-/// next hop, then delete the objects nothing uses any more.
-pub(crate) fn remove_gateway_with_objects(
+/// Gateways' failures with objects (see [`Registry::remove_gateway`]), in
+/// three kernel round trips however many gateways failed together (a rack
+/// of hosts, many sessions lost at once): replace every group containing
+/// one of them, remove the routes they leave with no next hop, then delete
+/// the objects nothing uses any more. The removal at index `i` belongs to
+/// `gateways[i]`.
+pub(crate) fn remove_gateways_with_objects(
     transport: &mut Transport,
     config: NetlinkFibConfig,
     state: &mut ObjectState,
-    gateway: IpAddr,
-) -> Result<GatewayRemoval, FibError> {
+    gateways: &[IpAddr],
+) -> Result<Vec<GatewayRemoval>, FibError> {
     ensure_synced(transport, config, state)?;
-    let plan = state.registry.remove_gateway(gateway);
-    let replaced: BTreeSet<u32> = plan.replacements.iter().map(|object| object.id).collect();
-    let changed_prefixes = state.registry.prefixes_using(&replaced);
-    let requests: Vec<RawRequest> = plan
-        .replacements
+    // Planned one gateway after the other, so a group holding two of them
+    // is replaced twice, in order, and ends without both.
+    let plans: Vec<_> = gateways
         .iter()
+        .map(|gateway| {
+            let plan = state.registry.remove_gateway(*gateway);
+            let replaced: BTreeSet<u32> =
+                plan.replacements.iter().map(|object| object.id).collect();
+            let changed_prefixes = state.registry.prefixes_using(&replaced);
+            (plan, changed_prefixes)
+        })
+        .collect();
+    let requests: Vec<RawRequest> = plans
+        .iter()
+        .flat_map(|(plan, _)| &plan.replacements)
         .map(|object| RawRequest {
             message_type: RTM_NEWNEXTHOP,
             flags: NLM_F_CREATE | NLM_F_REPLACE,
             payload: new_nexthop(object),
         })
         .collect();
-    let mut operations = requests.len();
     let answers = transport.execute_raw(requests);
     if let Some(errno) = answers
         .as_ref()
@@ -700,24 +711,38 @@ pub(crate) fn remove_gateway_with_objects(
         state.synced = false;
         return Err(transport_error(Operation::Replace, None, error));
     }
-    let removals: Vec<FibChange> = plan
-        .orphaned_routes
+    let orphaned: Vec<IpNetwork> = plans
+        .iter()
+        .flat_map(|(plan, _)| plan.orphaned_routes.iter().copied())
+        .collect();
+    let removals: Vec<FibChange> = orphaned
         .iter()
         .map(|prefix| FibChange::Remove(*prefix))
         .collect();
-    operations = operations.saturating_add(removals.len());
     let results = apply_prepared(transport, config, &removals, vec![None; removals.len()]);
-    let mut routes_removed = Vec::with_capacity(removals.len());
-    for (prefix, result) in plan.orphaned_routes.iter().zip(results) {
+    for (prefix, result) in orphaned.iter().zip(results) {
         result?;
         state.registry.route_installed(*prefix, None);
-        routes_removed.push(*prefix);
     }
-    operations = operations.saturating_add(delete_unused(transport, state));
-    Ok(GatewayRemoval {
-        routes_changed: changed_prefixes.len(),
-        changed_prefixes,
-        routes_removed,
-        kernel_operations: operations,
-    })
+    let deletions = delete_unused(transport, state);
+    // The round trips are shared; each gateway is credited with its own
+    // requests, and the first with the deletions.
+    let mut removals = Vec::with_capacity(plans.len());
+    for (index, (plan, changed_prefixes)) in plans.into_iter().enumerate() {
+        let own = plan
+            .replacements
+            .len()
+            .saturating_add(plan.orphaned_routes.len());
+        removals.push(GatewayRemoval {
+            routes_changed: changed_prefixes.len(),
+            changed_prefixes,
+            routes_removed: plan.orphaned_routes.into_iter().collect(),
+            kernel_operations: if index == 0 {
+                own.saturating_add(deletions)
+            } else {
+                own
+            },
+        });
+    }
+    Ok(removals)
 }
