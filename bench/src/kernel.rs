@@ -174,6 +174,18 @@ pub fn netlink_socket(groups: u32) -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// A socket that receives every IPv4 and IPv6 route notification, with
+/// a forced large receive buffer (so a full table's notifications are not
+/// lost while the watcher decodes) and reads that give up after `timeout`.
+pub fn route_monitor(timeout: nix::sys::time::TimeVal) -> Result<OwnedFd> {
+    let fd = netlink_socket(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)?;
+    setsockopt(&fd, sockopt::RcvBufForce, &RECEIVE_BUFFER_BYTES)
+        .map_err(|errno| nix_error("forcing the netlink receive buffer", errno))?;
+    setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
+        .map_err(|errno| nix_error("setting a receive timeout", errno))?;
+    Ok(fd)
+}
+
 pub fn nix_error(context: &str, errno: Errno) -> BenchError {
     BenchError::Io {
         context: context.into(),
@@ -247,15 +259,7 @@ pub struct WatchResult {
 /// Watches the namespace's routes until all are there (see the module docs).
 pub fn watch(options: &WatchOptions) -> Result<()> {
     let want = options.ipv4 + options.ipv6;
-    let fd = netlink_socket(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)?;
-    setsockopt(&fd, sockopt::RcvBufForce, &RECEIVE_BUFFER_BYTES)
-        .map_err(|errno| nix_error("forcing the netlink receive buffer", errno))?;
-    setsockopt(
-        &fd,
-        sockopt::ReceiveTimeout,
-        &nix::sys::time::TimeVal::new(1, 0),
-    )
-    .map_err(|errno| nix_error("setting a receive timeout", errno))?;
+    let fd = route_monitor(nix::sys::time::TimeVal::new(1, 0))?;
     exit_when_stdin_closes();
     role_event("ready");
     let deadline = Instant::now() + Duration::from_secs(options.timeout);

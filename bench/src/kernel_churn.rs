@@ -21,13 +21,12 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use nix::errno::Errno;
-use nix::sys::socket::{MsgFlags, recv, setsockopt, sockopt};
+use nix::sys::socket::{MsgFlags, recv};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BenchError, Result};
 use crate::kernel::{
-    AF_INET, AF_INET6, RECEIVE_BUFFER_BYTES, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE, RouteKey,
-    netlink_socket, nix_error, parse_buffer, print_json,
+    AF_INET, AF_INET6, RouteKey, nix_error, parse_buffer, print_json, route_monitor,
 };
 use crate::mesh::ChurnAction;
 use crate::mesh::watch::ChangeWatch;
@@ -95,16 +94,8 @@ struct Step {
 
 /// Runs the role (see the module documentation).
 pub fn kernel_churn(options: &KernelChurnOptions) -> Result<()> {
-    let fd = netlink_socket(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)?;
-    setsockopt(&fd, sockopt::RcvBufForce, &RECEIVE_BUFFER_BYTES)
-        .map_err(|errno| nix_error("forcing the netlink receive buffer", errno))?;
-    // Short, so a command waits little before it is marked.
-    setsockopt(
-        &fd,
-        sockopt::ReceiveTimeout,
-        &nix::sys::time::TimeVal::new(0, 20_000),
-    )
-    .map_err(|errno| nix_error("setting a receive timeout", errno))?;
+    // A short timeout, so a command waits little before it is marked.
+    let fd = route_monitor(nix::sys::time::TimeVal::new(0, 20_000))?;
     let control = stdin_lines();
     role_event("ready");
     let mut routes: HashSet<IpNetwork> = HashSet::new();

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use ipnetwork::IpNetwork;
 
 use super::adj_rib_out::{AdjRibOut, SourceTag, source_tag};
-use super::core::Rib;
+use super::core::{PeerState, Rib};
 use super::fast_hash::FastMap;
 use super::types::{Outbound, PeerId, PeerInfo, SharedAttributes, Source, family_of};
 use super::update_group::{Batch, Exported, Exporter, GroupKey, Slots, is_builtin_policy};
@@ -90,30 +90,49 @@ impl Rib {
     /// peer was sent. Call only when nothing is pending: no dirty prefix,
     /// no resync, no refresh.
     pub(super) fn join_shared(&mut self) {
-        let mut candidates: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
-        for (peer, state) in &self.peers {
-            if state.established && state.shared.is_none() && Rib::can_share(&state.info) {
-                candidates
-                    .entry(GroupKey::of(&state.info))
-                    .or_default()
-                    .push(*peer);
-            }
-        }
-        for (key, peers) in candidates {
-            // A group of one keeps its own table: it holds only what the
-            // peer was sent, where a shared table would also hold the
-            // peer's own routes and list them as not sent.
-            let members = self
-                .shared_out
-                .get(&key)
-                .map_or(0, |group| group.members.len());
-            if members.saturating_add(peers.len()) < 2 {
-                continue;
-            }
+        let candidates = self.sharing_groups(self.peers.keys().copied(), |_| true);
+        for peers in candidates.into_values() {
             for peer in peers {
                 self.join_one(peer);
             }
         }
+    }
+
+    /// `candidates` that may share (established, not in a group, without
+    /// ADD-PATH, and passing `also`), by update group, less the groups that
+    /// would not reach two members with them: a group of one keeps its own
+    /// table, which holds only what the peer was sent, where a shared
+    /// table would also hold the peer's own routes and list them as not
+    /// sent.
+    fn sharing_groups(
+        &self,
+        candidates: impl IntoIterator<Item = PeerId>,
+        also: impl Fn(&PeerState) -> bool,
+    ) -> BTreeMap<GroupKey, Vec<PeerId>> {
+        let mut groups: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
+        for peer in candidates {
+            let Some(state) = self.peers.get(&peer) else {
+                continue;
+            };
+            if state.established
+                && state.shared.is_none()
+                && Rib::can_share(&state.info)
+                && also(state)
+            {
+                groups
+                    .entry(GroupKey::of(&state.info))
+                    .or_default()
+                    .push(peer);
+            }
+        }
+        groups.retain(|key, peers| {
+            let members = self
+                .shared_out
+                .get(key)
+                .map_or(0, |group| group.members.len());
+            members.saturating_add(peers.len()) >= 2
+        });
+        groups
     }
 
     fn join_one(&mut self, peer: PeerId) {
@@ -170,32 +189,14 @@ impl Rib {
         &mut self,
         resync: &BTreeMap<PeerId, bool>,
     ) -> (BTreeSet<PeerId>, Vec<Outbound>) {
-        let mut by_key: BTreeMap<GroupKey, Vec<PeerId>> = BTreeMap::new();
-        for (peer, _) in resync.iter().filter(|(_, end_of_rib)| **end_of_rib) {
-            let Some(state) = self.peers.get(peer) else {
-                continue;
-            };
-            if state.established
-                && state.shared.is_none()
-                && state.adj_rib_out.len() == 0
-                && Rib::can_share(&state.info)
-            {
-                by_key
-                    .entry(GroupKey::of(&state.info))
-                    .or_default()
-                    .push(*peer);
-            }
-        }
+        let new_sessions = resync
+            .iter()
+            .filter(|(_, end_of_rib)| **end_of_rib)
+            .map(|(peer, _)| *peer);
+        let by_key = self.sharing_groups(new_sessions, |state| state.adj_rib_out.len() == 0);
         let mut served = BTreeSet::new();
         let mut out = Vec::new();
         for (key, peers) in by_key {
-            let members = self
-                .shared_out
-                .get(&key)
-                .map_or(0, |group| group.members.len());
-            if members.saturating_add(peers.len()) < 2 {
-                continue;
-            }
             let Some(info) = peers
                 .first()
                 .and_then(|peer| self.peers.get(peer))

@@ -87,6 +87,28 @@ pub(crate) fn resolve_interfaces(
     Ok(indexes)
 }
 
+/// The `RTM_NEWROUTE` of `route` with its next hops in the route itself
+/// (no nexthop object), or why it cannot be built (an interface that does
+/// not exist).
+pub(crate) fn plain_route(
+    route: &Route,
+    names: &mut Option<Result<BTreeMap<String, u32>, String>>,
+    transport: &mut Transport,
+    stamp: encode::Stamp,
+) -> Result<RouteNetlinkMessage, FibError> {
+    resolve_interfaces(route, names, transport)
+        .map(|interfaces| {
+            RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp))
+        })
+        .map_err(|reason| {
+            FibError::new(
+                Operation::Replace,
+                route.prefix(),
+                FibErrorKind::Invalid(reason),
+            )
+        })
+}
+
 /// The two-pass algorithm of the module documentation.
 pub(crate) fn apply_blocking(
     transport: &mut Transport,
@@ -98,19 +120,7 @@ pub(crate) fn apply_blocking(
     let mut bodies = Vec::with_capacity(changes.len());
     for change in &changes {
         bodies.push(match change {
-            FibChange::Replace(route) => Some(
-                resolve_interfaces(route, &mut names, transport)
-                    .map(|interfaces| {
-                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp))
-                    })
-                    .map_err(|reason| {
-                        FibError::new(
-                            Operation::Replace,
-                            route.prefix(),
-                            FibErrorKind::Invalid(reason),
-                        )
-                    }),
-            ),
+            FibChange::Replace(route) => Some(plain_route(route, &mut names, transport, stamp)),
             FibChange::Remove(_) => None,
         });
     }

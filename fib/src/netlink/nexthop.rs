@@ -43,7 +43,7 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 
-use super::apply::{apply_blocking, apply_prepared, resolve_interfaces};
+use super::apply::{apply_blocking, apply_prepared, plain_route, resolve_interfaces};
 use super::nexthop_message::{
     GroupMember, NexthopBody, NexthopObject, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP,
     decode_nexthop, delete_nexthop, dump_nexthops, new_blackhole_nexthop, new_nexthop,
@@ -560,9 +560,8 @@ pub(crate) fn apply_with_objects(
             },
             Ok(None) => {
                 // Not on-link: let the kernel judge the plain route.
-                let interfaces = resolve_interfaces(route, &mut names, transport);
                 objects_of.push(None);
-                bodies.push(Some(interfaces.map(|list| plain(&list)).map_err(invalid)));
+                bodies.push(Some(plain_route(route, &mut names, transport, stamp)));
             }
         }
     }
@@ -580,19 +579,7 @@ pub(crate) fn apply_with_objects(
         // goes in plain instead of failing until the kernel changes.
         if let (FibChange::Replace(route), true) = (change, refused_as_object(errno)) {
             *object = None;
-            *body = Some(
-                resolve_interfaces(route, &mut names, transport)
-                    .map(|interfaces| {
-                        RouteNetlinkMessage::NewRoute(encode::new_route(route, &interfaces, stamp))
-                    })
-                    .map_err(|reason| {
-                        FibError::new(
-                            Operation::Replace,
-                            route.prefix(),
-                            FibErrorKind::Invalid(reason),
-                        )
-                    }),
-            );
+            *body = Some(plain_route(route, &mut names, transport, stamp));
             continue;
         }
         *body = Some(Err(FibError::kernel(
