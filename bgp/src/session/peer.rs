@@ -32,7 +32,9 @@ use super::status::{MessageCounters, SessionStatus};
 #[derive(Debug, Clone)]
 pub struct Peer {
     primary: Session,
-    secondary: Option<Session>,
+    /// Boxed: it exists only while a collision is resolved, and a thousand
+    /// idle neighbors should not each carry room for it.
+    secondary: Option<Box<Session>>,
     actions: VecDeque<Action>,
 }
 
@@ -163,7 +165,7 @@ impl Peer {
         secondary.next_outbound = self.primary.next_outbound;
         secondary.state = State::Active;
         secondary.handle(now, Input::TcpConnectionConfirmed { connection });
-        self.secondary = Some(secondary);
+        self.secondary = Some(Box::new(secondary));
     }
 
     /// Resolves collisions, passes actions on, and promotes the secondary
@@ -184,7 +186,7 @@ impl Peer {
                     || (secondary.state == State::Established
                         && self.primary.state != State::Established));
             if promote {
-                let mut old = std::mem::replace(&mut self.primary, secondary);
+                let mut old = std::mem::replace(&mut self.primary, *secondary);
                 self.primary.adopt_history(&old);
                 if let Some(connection) = old.pending_outbound.take() {
                     self.actions
@@ -200,7 +202,7 @@ impl Peer {
                     old.actions.clear();
                     old.received = MessageCounters::default();
                     old.sent = MessageCounters::default();
-                    self.secondary = Some(old);
+                    self.secondary = Some(Box::new(old));
                 }
             } else if secondary_alive {
                 self.secondary = Some(secondary);
@@ -249,7 +251,7 @@ impl Peer {
         let Some(survivor) = self.secondary.take() else {
             return;
         };
-        let mut loser = std::mem::replace(&mut self.primary, survivor);
+        let mut loser = std::mem::replace(&mut self.primary, *survivor);
         self.primary.adopt_history(&loser);
         while let Some(action) = loser.poll_action() {
             if !matches!(action, Action::StateChanged { .. }) {
@@ -286,7 +288,7 @@ impl Peer {
 
     /// The earliest deadline of either FSM.
     pub fn next_timeout(&self) -> Option<Instant> {
-        let secondary = self.secondary.as_ref().and_then(Session::next_timeout);
+        let secondary = self.secondary.as_deref().and_then(Session::next_timeout);
         match (self.primary.next_timeout(), secondary) {
             (Some(first), Some(second)) => Some(first.min(second)),
             (first, second) => first.or(second),
@@ -314,7 +316,7 @@ impl Peer {
 
     /// The FSM of a second connection during a collision.
     pub fn secondary(&self) -> Option<&Session> {
-        self.secondary.as_ref()
+        self.secondary.as_deref()
     }
 
     /// A snapshot for `podroute neighbors`.

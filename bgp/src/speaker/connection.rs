@@ -8,9 +8,14 @@
 //!
 //! The writer takes pre-encoded bytes (shared between the peers of an update
 //! group) from an unbounded queue, so the owner never waits on a slow peer,
-//! and counts what is queued so the owner can see one. A peer that stops
-//! reading for longer than the send hold time is given up on (RFC 9687).
+//! and counts what is queued so the owner can see one. It writes them where
+//! they are, with vectored writes ([`WriteQueue`]): a thousand sessions
+//! sent one shared table each hold references to it, not copies. A peer
+//! that stops reading for longer than the send hold time is given up on
+//! (RFC 9687).
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +93,8 @@ impl Default for ConnectionSettings {
 
 enum Outbound {
     Bytes(Bytes),
+    /// Messages queued for every peer of an update group, held once.
+    Shared(Arc<[Bytes]>),
     Close,
 }
 
@@ -113,6 +120,7 @@ impl std::fmt::Debug for Outbound {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outbound::Bytes(bytes) => write!(formatter, "Bytes({})", bytes.len()),
+            Outbound::Shared(messages) => write!(formatter, "Shared({})", messages.len()),
             Outbound::Close => formatter.write_str("Close"),
         }
     }
@@ -178,6 +186,15 @@ impl ConnectionHandle {
         self.queued_bytes.fetch_add(bytes.len(), Ordering::Relaxed);
         // A send error means the writer ended; its Closed event says why.
         let _ = self.outbound.send(Outbound::Bytes(bytes));
+    }
+
+    /// Queues whole messages that other peers' writers are sent too: the
+    /// writer writes from them, so no peer holds a copy.
+    pub fn send_shared(&self, messages: Arc<[Bytes]>) {
+        let length = messages.iter().map(Bytes::len).sum();
+        self.queued_bytes.fetch_add(length, Ordering::Relaxed);
+        // A send error means the writer ended; its Closed event says why.
+        let _ = self.outbound.send(Outbound::Shared(messages));
     }
 
     /// Stops reading, writes everything queued so far (a NOTIFICATION,
@@ -312,11 +329,6 @@ const READ_SIZE_MIN: usize = 1024;
 /// The read size a table transfer grows to: fewer, larger reads.
 const READ_SIZE_MAX: usize = 64 * 1024;
 
-/// A writer keeps at most this much buffer while its queue is empty: a
-/// keepalive's worth, so a thousand idle sessions do not each keep the
-/// buffer of their last burst.
-const WRITE_IDLE_CAPACITY: usize = 1024;
-
 /// The next read size after a read of `count` bytes: doubled when the read
 /// filled what was asked (more is waiting), halved when it used under a
 /// quarter, within [`READ_SIZE_MIN`, `READ_SIZE_MAX`]. A thousand idle
@@ -338,7 +350,9 @@ const DRAIN_TIME: Duration = Duration::from_secs(3);
 /// passes, so the socket closes with an empty receive queue: a FIN, not a RST.
 async fn drain(mut socket: OwnedReadHalf) {
     let deadline = tokio::time::Instant::now() + DRAIN_TIME;
-    let mut scratch = [0u8; 4096];
+    // On the heap and only now: an array here would be part of every
+    // reader task's state for the whole session.
+    let mut scratch = vec![0u8; 4096];
     loop {
         match tokio::time::timeout_at(deadline, socket.read(&mut scratch)).await {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
@@ -355,61 +369,160 @@ async fn write_loop(
     events: mpsc::Sender<ConnectionEvent>,
     settings: ConnectionSettings,
 ) {
-    let mut batch = BytesMut::new();
-    let mut closing = false;
-    while let Some(first) = outbound.recv().await {
-        // Gather what is already queued into one write: under load this turns
-        // thousands of small UPDATEs into a few large writes.
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outbound::Bytes(bytes) => batch.extend_from_slice(&bytes),
-                Outbound::Close => closing = true,
-            }
-            if closing || batch.len() >= settings.write_batch_bytes {
-                break;
-            }
-            next = outbound.try_recv().ok();
-        }
-        let length = batch.len();
-        match tokio::time::timeout(settings.send_hold_time, socket.write_all(&batch)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                let reason = format!("write: {error}");
-                let _ = events
-                    .send(ConnectionEvent::Closed {
-                        connection: id,
-                        reason,
-                    })
-                    .await;
-                return;
-            }
-            Err(_) => {
-                let reason = format!(
-                    "send hold timer expired: the peer read nothing for {} s (RFC 9687)",
-                    settings.send_hold_time.as_secs()
-                );
-                let _ = events
-                    .send(ConnectionEvent::Closed {
-                        connection: id,
-                        reason,
-                    })
-                    .await;
-                return;
+    let mut queue = WriteQueue::default();
+    loop {
+        if queue.is_empty() {
+            queue.shrink_when_idle();
+            match outbound.recv().await {
+                Some(item) => queue.push(item),
+                None => return,
             }
         }
-        queued_bytes.fetch_sub(
-            length.min(queued_bytes.load(Ordering::Relaxed)),
-            Ordering::Relaxed,
-        );
-        batch.clear();
-        if batch.capacity() > WRITE_IDLE_CAPACITY && outbound.is_empty() {
-            // Nothing more queued: a burst's buffer is not kept per session.
-            batch = BytesMut::new();
+        // Take in what is already queued, up to one write's worth: under
+        // load, thousands of small UPDATEs go out in a few writes.
+        while queue.unwritten_bytes < settings.write_batch_bytes && !queue.closing {
+            match outbound.try_recv() {
+                Ok(item) => queue.push(item),
+                Err(_) => break,
+            }
         }
-        if closing {
+        // Empty items have nothing to write.
+        queue.advance(0);
+        if queue.is_empty() {
+            continue;
+        }
+        if queue.at_close() {
             let _ = socket.shutdown().await;
             return;
+        }
+        let written = {
+            let slices = queue.slices(settings.write_batch_bytes);
+            tokio::time::timeout(settings.send_hold_time, socket.write_vectored(&slices)).await
+        };
+        let reason = match written {
+            Ok(Ok(0)) => "write: the socket took no bytes".to_owned(),
+            Ok(Ok(count)) => {
+                queue.advance(count);
+                queued_bytes.fetch_sub(
+                    count.min(queued_bytes.load(Ordering::Relaxed)),
+                    Ordering::Relaxed,
+                );
+                continue;
+            }
+            Ok(Err(error)) => format!("write: {error}"),
+            Err(_) => format!(
+                "send hold timer expired: the peer read nothing for {} s (RFC 9687)",
+                settings.send_hold_time.as_secs()
+            ),
+        };
+        let _ = events
+            .send(ConnectionEvent::Closed {
+                connection: id,
+                reason,
+            })
+            .await;
+        return;
+    }
+}
+
+/// Most slices one vectored write passes (Linux takes up to 1024).
+const MAX_SLICES: usize = 256;
+
+/// The writer's messages taken off the queue and not yet written, kept as
+/// the (often shared) buffers they came in, with how far the first is
+/// written.
+#[derive(Default)]
+struct WriteQueue {
+    items: VecDeque<Outbound>,
+    /// Messages of the front item already written whole.
+    message: usize,
+    /// Bytes of the front message already written.
+    offset: usize,
+    /// Bytes taken in and not yet written.
+    unwritten_bytes: usize,
+    /// A `Close` was taken in: nothing after it is.
+    closing: bool,
+}
+
+impl WriteQueue {
+    fn push(&mut self, item: Outbound) {
+        match &item {
+            Outbound::Bytes(bytes) => self.unwritten_bytes += bytes.len(),
+            Outbound::Shared(messages) => {
+                self.unwritten_bytes += messages.iter().map(Bytes::len).sum::<usize>()
+            }
+            Outbound::Close => self.closing = true,
+        }
+        self.items.push_back(item);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Everything before a `Close` is written.
+    fn at_close(&self) -> bool {
+        matches!(self.items.front(), Some(Outbound::Close))
+    }
+
+    /// A burst's queue is not kept per idle session.
+    fn shrink_when_idle(&mut self) {
+        if self.items.capacity() > 16 {
+            self.items = VecDeque::new();
+        }
+    }
+
+    /// The unwritten bytes in order, up to about `limit` bytes and
+    /// [`MAX_SLICES`] slices, stopping at a `Close`.
+    fn slices(&self, limit: usize) -> Vec<IoSlice<'_>> {
+        let mut slices = Vec::new();
+        let mut total = 0usize;
+        let mut skip_messages = self.message;
+        let mut skip_bytes = self.offset;
+        'items: for item in &self.items {
+            let messages: &[Bytes] = match item {
+                Outbound::Bytes(bytes) => std::slice::from_ref(bytes),
+                Outbound::Shared(messages) => messages,
+                Outbound::Close => break,
+            };
+            for message in messages.iter().skip(skip_messages) {
+                let rest = message.get(skip_bytes..).unwrap_or_default();
+                skip_bytes = 0;
+                if rest.is_empty() {
+                    continue;
+                }
+                slices.push(IoSlice::new(rest));
+                total += rest.len();
+                if total >= limit || slices.len() >= MAX_SLICES {
+                    break 'items;
+                }
+            }
+            skip_messages = 0;
+        }
+        slices
+    }
+
+    /// `count` more bytes were written.
+    fn advance(&mut self, mut count: usize) {
+        self.unwritten_bytes = self.unwritten_bytes.saturating_sub(count);
+        while let Some(item) = self.items.front() {
+            let messages: &[Bytes] = match item {
+                Outbound::Bytes(bytes) => std::slice::from_ref(bytes),
+                Outbound::Shared(messages) => messages,
+                Outbound::Close => return,
+            };
+            while let Some(message) = messages.get(self.message) {
+                let rest = message.len().saturating_sub(self.offset);
+                if count < rest {
+                    self.offset += count;
+                    return;
+                }
+                count -= rest;
+                self.offset = 0;
+                self.message += 1;
+            }
+            self.items.pop_front();
+            self.message = 0;
         }
     }
 }
@@ -426,6 +539,43 @@ mod tests {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         0xff, 0, 19, 4,
     ];
+
+    /// What `queue` would write next, as one buffer.
+    fn next_write(queue: &WriteQueue, limit: usize) -> Vec<u8> {
+        queue
+            .slices(limit)
+            .iter()
+            .flat_map(|slice| slice.iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn the_write_queue_resumes_inside_a_message_and_stops_at_close() {
+        let mut queue = WriteQueue::default();
+        queue.push(Outbound::Bytes(Bytes::from_static(b"ab")));
+        let shared: Arc<[Bytes]> = Arc::from(vec![
+            Bytes::from_static(b"cde"),
+            Bytes::new(),
+            Bytes::from_static(b"fg"),
+        ]);
+        queue.push(Outbound::Shared(Arc::clone(&shared)));
+        queue.push(Outbound::Close);
+        queue.push(Outbound::Bytes(Bytes::from_static(b"never")));
+        assert_eq!(queue.unwritten_bytes, 12);
+        assert_eq!(next_write(&queue, 1024), b"abcdefg");
+        // A short write ends inside the shared item's first message.
+        queue.advance(3);
+        assert_eq!(next_write(&queue, 1024), b"defg");
+        // The limit is reached at a message's end.
+        assert_eq!(next_write(&queue, 1), b"de");
+        queue.advance(2);
+        assert!(!queue.at_close());
+        queue.advance(2);
+        assert!(queue.at_close());
+        assert!(next_write(&queue, 1024).is_empty());
+        // The other peers' reference is all that is left of the shared item.
+        assert_eq!(Arc::strong_count(&shared), 1);
+    }
 
     #[test]
     fn the_read_size_follows_the_traffic_within_its_bounds() {
@@ -501,12 +651,15 @@ mod tests {
     async fn queued_bytes_are_written_and_close_flushes_first() {
         let (handle, mut peer, _events) = pair().await;
         handle.send(Bytes::from_static(&KEEPALIVE));
-        handle.send(Bytes::from_static(&KEEPALIVE));
+        handle.send_shared(Arc::from(vec![
+            Bytes::from_static(&KEEPALIVE),
+            Bytes::from_static(&KEEPALIVE),
+        ]));
         let queued = Arc::clone(&handle.queued_bytes);
         handle.close_after_flush();
         let mut received = Vec::new();
         peer.read_to_end(&mut received).await.unwrap();
-        assert_eq!(received.len(), 38);
+        assert_eq!(received, KEEPALIVE.repeat(3));
         assert_eq!(queued.load(Ordering::Relaxed), 0);
     }
 

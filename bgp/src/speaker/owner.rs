@@ -168,7 +168,9 @@ struct ConnectOutcome {
 /// The owner task's state.
 pub(super) struct Owner {
     config: SpeakerConfig,
-    neighbors: BTreeMap<IpAddr, Neighbor>,
+    /// Boxed: a B-tree node holds eleven values, so unboxed a node would
+    /// cost eleven neighbors' state however many it held.
+    neighbors: BTreeMap<IpAddr, Box<Neighbor>>,
     /// Each neighbor's address by its id, for the RIB's per-group output.
     addresses: BTreeMap<NeighborId, IpAddr>,
     sockets: BTreeMap<SocketId, (IpAddr, ConnectionId)>,
@@ -389,7 +391,7 @@ impl Owner {
     fn next_deadline(&self) -> Option<Instant> {
         self.neighbors
             .values()
-            .filter_map(Neighbor::next_timeout)
+            .filter_map(|neighbor| neighbor.next_timeout())
             .chain(self.routing.next_deadline())
             .chain(self.deferral.map(|(_, until)| until))
             .chain(self.deferral.map(|(started, _)| started + DOWN_PEER_GRACE))
@@ -439,7 +441,7 @@ impl Owner {
             neighbor.peer.handle(now, start);
         }
         self.addresses.insert(neighbor.id, address);
-        self.neighbors.insert(address, neighbor);
+        self.neighbors.insert(address, Box::new(neighbor));
         self.drive(now, address);
     }
 
@@ -586,7 +588,7 @@ impl Owner {
         if self
             .neighbors
             .get(&address)
-            .is_some_and(Neighbor::is_finished)
+            .is_some_and(|neighbor| neighbor.is_finished())
         {
             if let Some(neighbor) = self.neighbors.remove(&address) {
                 self.addresses.remove(&neighbor.id);
@@ -823,6 +825,8 @@ impl Owner {
         }
         for batch in batches {
             let count = batch.messages.len() as u64;
+            // Held once for all the batch's peers: their writers write from it.
+            let messages: Arc<[Bytes]> = Arc::from(batch.messages);
             for id in &batch.neighbors {
                 let Some(address) = self.address_of(*id) else {
                     continue;
@@ -837,9 +841,7 @@ impl Owner {
                     continue;
                 };
                 if let Some(handle) = neighbor.connections.get(&connection) {
-                    for message in &batch.messages {
-                        handle.send(Bytes::clone(message));
-                    }
+                    handle.send_shared(Arc::clone(&messages));
                     neighbor.peer.handle(now, Input::UpdatesSent { count });
                 }
             }

@@ -80,8 +80,8 @@ pub fn pack_announcements(
             .map_or(0, |hop| MP_REACH_FIXED_LEN + next_hop_len(hop));
     let room = room_for_prefixes(overhead, context)?;
     let mut messages = Vec::new();
-    for run in runs(nlri, add_path, room) {
-        let mut out = BytesMut::with_capacity(context.max_message_len().min(overhead + room));
+    for (run, used) in runs(nlri, add_path, room) {
+        let mut out = BytesMut::with_capacity(overhead + used);
         start_update(&mut out);
         out.put_u16(0);
         let attributes_start = out.len();
@@ -116,8 +116,8 @@ pub fn pack_withdrawals(
     let overhead = UPDATE_FIXED_LEN + if classic { 0 } else { MP_UNREACH_FIXED_LEN };
     let room = room_for_prefixes(overhead, context)?;
     let mut messages = Vec::new();
-    for run in runs(nlri, add_path, room) {
-        let mut out = BytesMut::with_capacity(overhead + room);
+    for (run, used) in runs(nlri, add_path, room) {
+        let mut out = BytesMut::with_capacity(overhead + used);
         start_update(&mut out);
         if classic {
             out.put_u16(0);
@@ -160,20 +160,23 @@ fn room_for_prefixes(overhead: usize, context: &CodecContext) -> Result<usize, W
         })
 }
 
-/// Splits prefixes into consecutive runs of at most `room` encoded bytes.
-fn runs(nlri: &[Nlri], add_path: bool, room: usize) -> Vec<&[Nlri]> {
+/// Splits prefixes into consecutive runs of at most `room` encoded bytes,
+/// each with its encoded size: a message is allocated at the size it
+/// needs, so a small UPDATE held in many peers' queues is not a
+/// maximum-size buffer.
+fn runs(nlri: &[Nlri], add_path: bool, room: usize) -> Vec<(&[Nlri], usize)> {
     let mut runs = Vec::new();
     let mut start = 0usize;
     let mut used = 0usize;
     for (index, prefix) in nlri.iter().enumerate() {
         let size = prefix.encoded_len(add_path);
         if used + size > room {
-            runs.push(nlri.get(start..index).unwrap_or(&[]));
+            runs.push((nlri.get(start..index).unwrap_or(&[]), used));
             start = index;
             used = 0;
         }
         used += size;
     }
-    runs.push(nlri.get(start..).unwrap_or(&[]));
+    runs.push((nlri.get(start..).unwrap_or(&[]), used));
     runs
 }
