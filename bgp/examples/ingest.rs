@@ -18,6 +18,7 @@
 //! cargo build --release -p bgp --example ingest
 //! valgrind --tool=callgrind target/release/examples/ingest --ipv4 200000 --ipv6 50000
 //! perf stat -e instructions target/release/examples/ingest
+//! target/release/examples/ingest --shuffle 1   # prefixes in random order
 //! ```
 //!
 //! Only the routing phase is timed and reported on stdout; building the
@@ -47,6 +48,7 @@ struct Options {
     ipv6: u32,
     per_window: u32,
     repeat: u32,
+    shuffle: bool,
 }
 
 fn options() -> Options {
@@ -55,6 +57,7 @@ fn options() -> Options {
         ipv6: 200_000,
         per_window: 64,
         repeat: 1,
+        shuffle: false,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(name) = arguments.next() {
@@ -67,15 +70,18 @@ fn options() -> Options {
             "--ipv6" => options.ipv6 = value,
             "--per-window" => options.per_window = value.max(1),
             "--repeat" => options.repeat = value.max(1),
-            _ => panic!("unknown option {name} (--ipv4 N --ipv6 N --per-window N --repeat N)"),
+            "--shuffle" => options.shuffle = value != 0,
+            _ => panic!(
+                "unknown option {name} (--ipv4 N --ipv6 N --per-window N --repeat N --shuffle 0|1)"
+            ),
         }
     }
     options
 }
 
 /// The bench generator's stream followed by End-of-RIB for both families.
-fn stream(ipv4: u32, ipv6: u32) -> Vec<u8> {
-    let mut buffer = scenario_one::announcements(ipv4, ipv6);
+fn stream(ipv4: u32, ipv6: u32, shuffled: bool) -> Vec<u8> {
+    let mut buffer = scenario_one::announcements_in_order(ipv4, ipv6, shuffled);
     let context = CodecContext::new();
     for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
         buffer.extend_from_slice(
@@ -181,7 +187,7 @@ fn received(sent: &[Bytes]) -> (usize, usize) {
 
 fn main() {
     let options = options();
-    let input = stream(options.ipv4, options.ipv6);
+    let input = stream(options.ipv4, options.ipv6, options.shuffle);
     for repetition in 0..options.repeat {
         let outcome = run(&input, options.per_window);
         // Dropping a full RIB takes a while too; the daemon never does it

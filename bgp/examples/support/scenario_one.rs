@@ -13,19 +13,31 @@ use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 /// `ipv4` IPv4 then `ipv6` IPv6 announcements, encoded back to back
 /// (no End-of-RIB).
+#[allow(dead_code)] // each driver uses one of the two
 pub fn announcements(ipv4: u32, ipv6: u32) -> Vec<u8> {
-    let ipv4_prefixes: Vec<Nlri> = (0..ipv4)
+    announcements_in_order(ipv4, ipv6, false)
+}
+
+/// As [`announcements`]; with `shuffled` the prefixes are in a fixed
+/// pseudo-random order instead of ascending, the worst case for tables
+/// that are appended to in order.
+pub fn announcements_in_order(ipv4: u32, ipv6: u32, shuffled: bool) -> Vec<u8> {
+    let mut ipv4_prefixes: Vec<Nlri> = (0..ipv4)
         .map(|index| {
             let address = Ipv4Addr::from(0x2000_0000 + index * 256);
             Nlri::new(IpNetwork::V4(Ipv4Network::new(address, 24).unwrap()))
         })
         .collect();
-    let ipv6_prefixes: Vec<Nlri> = (0..ipv6)
+    let mut ipv6_prefixes: Vec<Nlri> = (0..ipv6)
         .map(|index| {
             let address = Ipv6Addr::from((0x2400_u128 << 112) | (u128::from(index) << 80));
             Nlri::new(IpNetwork::V6(Ipv6Network::new(address, 48).unwrap()))
         })
         .collect();
+    if shuffled {
+        shuffle(&mut ipv4_prefixes);
+        shuffle(&mut ipv6_prefixes);
+    }
     let attributes = PathAttributes {
         origin: Some(Origin::Igp),
         as_path: Some(AsPath {
@@ -56,4 +68,16 @@ pub fn announcements(ipv4: u32, ipv6: u32) -> Vec<u8> {
         }
     }
     buffer
+}
+
+/// Fisher-Yates with a fixed xorshift generator: the same order every run.
+fn shuffle<T>(items: &mut [T]) {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for index in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let other = (state % (index as u64 + 1)) as usize;
+        items.swap(index, other);
+    }
 }

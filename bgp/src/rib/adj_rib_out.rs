@@ -15,15 +15,13 @@
 //! Without ADD-PATH, [`AdjRibOut::set_single`] finds what a prefix was sent
 //! and records the change with one search.
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
-use std::iter::Peekable;
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
 use super::fast_hash::FastMap;
 use super::key::{Ipv4Key, Ipv4PathKey, Ipv6Key, Ipv6PathKey};
+use super::sorted_map::{SortedMap, merge_by};
 use super::types::{PeerId, SharedAttributes, Source};
 
 /// An attribute set in a peer's [`Sets`].
@@ -138,10 +136,10 @@ impl Sets {
 /// What one peer has been sent; see the module overview.
 #[derive(Debug, Default)]
 pub(super) struct AdjRibOut {
-    ipv4: BTreeMap<Ipv4Key, Handle>,
-    ipv6: BTreeMap<Ipv6Key, Handle>,
-    ipv4_paths: BTreeMap<Ipv4PathKey, Handle>,
-    ipv6_paths: BTreeMap<Ipv6PathKey, Handle>,
+    ipv4: SortedMap<Ipv4Key, Handle>,
+    ipv6: SortedMap<Ipv6Key, Handle>,
+    ipv4_paths: SortedMap<Ipv4PathKey, Handle>,
+    ipv6_paths: SortedMap<Ipv6PathKey, Handle>,
     sets: Sets,
 }
 
@@ -181,12 +179,18 @@ impl AdjRibOut {
         match prefix {
             IpNetwork::V4(network) => out.extend(
                 self.ipv4_paths
-                    .range(Ipv4PathKey::of(network, 1)..=Ipv4PathKey::of(network, u32::MAX))
+                    .range(
+                        Ipv4PathKey::of(network, 1),
+                        Ipv4PathKey::of(network, u32::MAX),
+                    )
                     .filter_map(|(key, handle)| sets.get(*handle).map(|held| map(key.id(), held))),
             ),
             IpNetwork::V6(network) => out.extend(
                 self.ipv6_paths
-                    .range(Ipv6PathKey::of(network, 1)..=Ipv6PathKey::of(network, u32::MAX))
+                    .range(
+                        Ipv6PathKey::of(network, 1),
+                        Ipv6PathKey::of(network, u32::MAX),
+                    )
                     .filter_map(|(key, handle)| sets.get(*handle).map(|held| map(key.id(), held))),
             ),
         }
@@ -304,48 +308,15 @@ impl AdjRibOut {
         let ipv6_paths = self.ipv6_paths.iter().filter_map(|(key, handle)| {
             Some((IpNetwork::V6(key.network()?), key.id(), sets.get(*handle)?))
         });
-        Merged::new(ipv4, ipv4_paths).chain(Merged::new(ipv6, ipv6_paths))
+        // Path identifier 0 (the single maps) before the others of a prefix.
+        type Entry<'a> = (IpNetwork, u32, &'a SharedAttributes);
+        let before = |one: &Entry, other: &Entry| (one.0, one.1) <= (other.0, other.1);
+        merge_by(ipv4, ipv4_paths, before).chain(merge_by(ipv6, ipv6_paths, before))
     }
 
     /// Every distinct attribute set held, emptying the table (to release them).
     pub(super) fn into_attributes(self) -> impl Iterator<Item = SharedAttributes> {
         self.sets.into_attributes()
-    }
-}
-
-/// Two iterators sorted by (prefix, id), merged.
-struct Merged<A: Iterator, B: Iterator> {
-    first: Peekable<A>,
-    second: Peekable<B>,
-}
-
-impl<A: Iterator, B: Iterator> Merged<A, B> {
-    fn new(first: A, second: B) -> Self {
-        Merged {
-            first: first.peekable(),
-            second: second.peekable(),
-        }
-    }
-}
-
-impl<'a, A, B> Iterator for Merged<A, B>
-where
-    A: Iterator<Item = (IpNetwork, u32, &'a SharedAttributes)>,
-    B: Iterator<Item = (IpNetwork, u32, &'a SharedAttributes)>,
-{
-    type Item = (IpNetwork, u32, &'a SharedAttributes);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let take_first = match (self.first.peek(), self.second.peek()) {
-            (Some(one), Some(other)) => (one.0, one.1) <= (other.0, other.1),
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if take_first {
-            self.first.next()
-        } else {
-            self.second.next()
-        }
     }
 }
 
@@ -362,44 +333,40 @@ pub(super) enum SingleChange {
     Withdrawn(Option<SharedAttributes>),
 }
 
-fn replace_entry<K: Ord>(
-    map: &mut BTreeMap<K, Handle>,
+fn replace_entry<K: Ord + Copy>(
+    map: &mut SortedMap<K, Handle>,
     sets: &mut Sets,
     key: K,
     desired: Option<(&SharedAttributes, SourceTag)>,
 ) -> (Option<(usize, SourceTag)>, Option<SharedAttributes>) {
-    match map.entry(key) {
-        Entry::Vacant(vacant) => {
-            if let Some(handle) =
-                desired.and_then(|(attributes, source)| sets.acquire(attributes, source))
-            {
-                vacant.insert(handle);
-            }
-            (None, None)
+    let Some(slot) = map.get_mut(&key) else {
+        if let Some(handle) =
+            desired.and_then(|(attributes, source)| sets.acquire(attributes, source))
+        {
+            map.get_or_insert_with(key, || handle);
         }
-        Entry::Occupied(mut occupied) => {
-            let held = *occupied.get();
-            let before = sets
-                .held(held)
-                .map(|sent| (Arc::as_ptr(&sent.attributes) as usize, sent.source));
-            match desired {
-                Some((attributes, source))
-                    if before == Some((Arc::as_ptr(attributes) as usize, source)) =>
-                {
-                    (before, None)
-                }
-                Some((attributes, source)) => match sets.acquire(attributes, source) {
-                    Some(handle) => {
-                        occupied.insert(handle);
-                        (before, sets.release(held))
-                    }
-                    None => (before, None),
-                },
-                None => {
-                    occupied.remove();
-                    (before, sets.release(held))
-                }
+        return (None, None);
+    };
+    let held = *slot;
+    let before = sets
+        .held(held)
+        .map(|sent| (Arc::as_ptr(&sent.attributes) as usize, sent.source));
+    match desired {
+        Some((attributes, source))
+            if before == Some((Arc::as_ptr(attributes) as usize, source)) =>
+        {
+            (before, None)
+        }
+        Some((attributes, source)) => match sets.acquire(attributes, source) {
+            Some(handle) => {
+                *slot = handle;
+                (before, sets.release(held))
             }
+            None => (before, None),
+        },
+        None => {
+            map.remove(&key);
+            (before, sets.release(held))
         }
     }
 }

@@ -71,6 +71,7 @@ pub mod policy;
 mod pre_policy;
 mod query;
 mod shared_out;
+mod sorted_map;
 pub mod table;
 pub mod types;
 mod update_group;

@@ -11,15 +11,15 @@
 //! of a prefix is stored inline ([`PathList`]), with no allocation of its own,
 //! and each family has its own map so that an IPv4 key costs 5 bytes, not
 //! the 20 of an `IpNetwork`, and compares as integers (`key.rs`, [`Table`]).
+//! The maps are sorted vectors that a table arriving in prefix order is
+//! simply appended to (`sorted_map.rs`).
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Range;
-use std::iter::Peekable;
 use std::ops::{Deref, DerefMut};
 
 use ipnetwork::IpNetwork;
 
 use super::key::{Ipv4Key, Ipv6Key};
+use super::sorted_map::{FINGER_STEPS, Finger, SortedMap};
 
 use super::types::{SharedAttributes, Source};
 
@@ -274,8 +274,8 @@ impl Destination {
 /// order, IPv4 first (the order of `IpNetwork`).
 #[derive(Debug, Default)]
 pub struct Table {
-    ipv4: BTreeMap<Ipv4Key, Destination>,
-    ipv6: BTreeMap<Ipv6Key, Destination>,
+    ipv4: SortedMap<Ipv4Key, Destination>,
+    ipv6: SortedMap<Ipv6Key, Destination>,
 }
 
 impl Table {
@@ -298,8 +298,12 @@ impl Table {
     /// The paths of `prefix`, created empty if absent.
     pub fn get_or_default(&mut self, prefix: IpNetwork) -> &mut Destination {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.entry(Ipv4Key::of(&network)).or_default(),
-            IpNetwork::V6(network) => self.ipv6.entry(Ipv6Key::of(&network)).or_default(),
+            IpNetwork::V4(network) => self
+                .ipv4
+                .get_or_insert_with(Ipv4Key::of(&network), Destination::default),
+            IpNetwork::V6(network) => self
+                .ipv6
+                .get_or_insert_with(Ipv6Key::of(&network), Destination::default),
         }
     }
 
@@ -338,8 +342,8 @@ impl Table {
     /// side asks for a flush's changed prefixes ([`OrderedLookup`]).
     pub fn ordered_lookup(&self) -> OrderedLookup<'_> {
         OrderedLookup {
-            ipv4: Walk::new(&self.ipv4),
-            ipv6: Walk::new(&self.ipv6),
+            ipv4: self.ipv4.finger(),
+            ipv6: self.ipv6.finger(),
         }
     }
 }
@@ -352,59 +356,20 @@ impl Table {
 /// flush costs no more than the plain [`Table::get`]. A prefix asked out of
 /// order is still found, by a search.
 pub struct OrderedLookup<'a> {
-    ipv4: Walk<'a, Ipv4Key>,
-    ipv6: Walk<'a, Ipv6Key>,
+    ipv4: Finger<'a, Ipv4Key, Destination>,
+    ipv6: Finger<'a, Ipv6Key, Destination>,
 }
 
 impl<'a> OrderedLookup<'a> {
     /// How far the walk goes before it searches instead.
-    pub const MAX_STEPS: usize = 8;
+    pub const MAX_STEPS: usize = FINGER_STEPS;
 
     /// The paths of `prefix`.
     pub fn get(&mut self, prefix: &IpNetwork) -> Option<&'a Destination> {
         match prefix {
-            IpNetwork::V4(network) => self.ipv4.get(Ipv4Key::of(network)),
-            IpNetwork::V6(network) => self.ipv6.get(Ipv6Key::of(network)),
+            IpNetwork::V4(network) => self.ipv4.get(&Ipv4Key::of(network)),
+            IpNetwork::V6(network) => self.ipv6.get(&Ipv6Key::of(network)),
         }
-    }
-}
-
-/// One family's half of an [`OrderedLookup`].
-struct Walk<'a, K: Ord + Copy> {
-    map: &'a BTreeMap<K, Destination>,
-    /// Entries from the last key found onwards; `None` before the first
-    /// look-up.
-    position: Option<Peekable<Range<'a, K, Destination>>>,
-}
-
-impl<'a, K: Ord + Copy> Walk<'a, K> {
-    fn new(map: &'a BTreeMap<K, Destination>) -> Self {
-        Walk {
-            map,
-            position: None,
-        }
-    }
-
-    fn get(&mut self, key: K) -> Option<&'a Destination> {
-        if let Some(position) = self.position.as_mut() {
-            for _ in 0..OrderedLookup::MAX_STEPS {
-                match position.peek() {
-                    Some((next, _)) if **next < key => {
-                        position.next();
-                    }
-                    Some((next, destination)) if **next == key => return Some(*destination),
-                    // Past it (absent, or asked out of order) or at the end.
-                    _ => break,
-                }
-            }
-        }
-        let mut position = self.map.range(key..).peekable();
-        let found = match position.peek() {
-            Some((next, destination)) if **next == key => Some(*destination),
-            _ => None,
-        };
-        self.position = Some(position);
-        found
     }
 }
 
