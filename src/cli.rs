@@ -13,7 +13,12 @@ pub const DEFAULT_SOCKET: &str = "/run/podroute/podroute.sock";
 
 /// podroute: a BGP speaker and route reflector for container subnets.
 #[derive(Debug, Parser)]
-#[command(name = "podroute", version, about, propagate_version = true)]
+#[command(
+    name = "podroute",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PODROUTE_COMMIT"), ")"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// The control socket of the daemon to talk to.
     #[arg(long, global = true, env = "PODROUTE_SOCKET", default_value = DEFAULT_SOCKET)]

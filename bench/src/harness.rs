@@ -334,17 +334,13 @@ impl Bench {
         );
         for daemon in daemons {
             let version = match daemon {
+                // The binary's own record of its commit: HEAD may have
+                // moved since it was built.
                 Daemon::Podroute => interop::command::run(
-                    "git",
-                    &[
-                        "-C",
-                        env!("CARGO_MANIFEST_DIR"),
-                        "rev-parse",
-                        "--short",
-                        "HEAD",
-                    ],
+                    &self.podroute_binary.display().to_string(),
+                    &["--version"],
                 )
-                .map(|commit| format!("podroute at commit {}", commit.trim()))
+                .map(|version| version.trim().to_owned())
                 .map_err(BenchError::from),
                 Daemon::Bird1 => self.image_for(Daemon::Bird1).and_then(|image| {
                     Ok(interop::command::run(
