@@ -21,7 +21,7 @@ use ipnetwork::IpNetwork;
 
 use super::fast_hash::FastMap;
 use super::key::{Ipv4Key, Ipv4PathKey, Ipv6Key, Ipv6PathKey};
-use super::sorted_map::{SortedMap, merge_by};
+use super::sorted_map::{SortedMap, Update, merge_by};
 use super::types::{PeerId, SharedAttributes, Source};
 
 /// An attribute set in a peer's [`Sets`].
@@ -339,36 +339,38 @@ fn replace_entry<K: Ord + Copy>(
     key: K,
     desired: Option<(&SharedAttributes, SourceTag)>,
 ) -> (Option<(usize, SourceTag)>, Option<SharedAttributes>) {
-    let Some(slot) = map.get_mut(&key) else {
-        if let Some(handle) =
-            desired.and_then(|(attributes, source)| sets.acquire(attributes, source))
-        {
-            map.get_or_insert_with(key, || handle);
-        }
-        return (None, None);
-    };
-    let held = *slot;
-    let before = sets
-        .held(held)
-        .map(|sent| (Arc::as_ptr(&sent.attributes) as usize, sent.source));
-    match desired {
-        Some((attributes, source))
-            if before == Some((Arc::as_ptr(attributes) as usize, source)) =>
-        {
-            (before, None)
-        }
-        Some((attributes, source)) => match sets.acquire(attributes, source) {
-            Some(handle) => {
-                *slot = handle;
-                (before, sets.release(held))
+    let mut result = (None, None);
+    map.update(key, |current| {
+        let Some(&held) = current else {
+            return match desired.and_then(|(attributes, source)| sets.acquire(attributes, source)) {
+                Some(handle) => Update::Set(handle),
+                None => Update::Keep,
+            };
+        };
+        let before = sets
+            .held(held)
+            .map(|sent| (Arc::as_ptr(&sent.attributes) as usize, sent.source));
+        result.0 = before;
+        match desired {
+            Some((attributes, source))
+                if before == Some((Arc::as_ptr(attributes) as usize, source)) =>
+            {
+                Update::Keep
             }
-            None => (before, None),
-        },
-        None => {
-            map.remove(&key);
-            (before, sets.release(held))
+            Some((attributes, source)) => match sets.acquire(attributes, source) {
+                Some(handle) => {
+                    result.1 = sets.release(held);
+                    Update::Set(handle)
+                }
+                None => Update::Keep,
+            },
+            None => {
+                result.1 = sets.release(held);
+                Update::Remove
+            }
         }
-    }
+    });
+    result
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! Invariant: a key is in the run (live or a hole) or in the tree, never in
 //! both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 use std::iter::Peekable;
 
 /// The tree is merged into the run once it holds more than this and more
@@ -27,6 +27,29 @@ const MIN_OVERFLOW: usize = 1024;
 
 /// Keys of the run per entry of its index.
 const BLOCK: usize = 64;
+
+/// What [`SortedMap::update`] does with a key.
+pub(super) enum Update<V> {
+    /// Leave it as it is.
+    Keep,
+    /// Set it to this value.
+    Set(V),
+    /// Take it out.
+    Remove,
+}
+
+/// Where a key is or goes ([`SortedMap::place`]).
+#[derive(Clone, Copy)]
+enum Place {
+    /// At this index of the run, with a value.
+    Live(usize),
+    /// At this index of the run, a hole.
+    Hole(usize),
+    /// In the tree, or absent and going there (between keys of the run).
+    Tree,
+    /// Absent, past the run's last key.
+    End,
+}
 
 /// An ordered map (see the module overview).
 #[derive(Debug, Clone)]
@@ -107,55 +130,129 @@ impl<K: Ord + Copy, V> SortedMap<K, V> {
         }
     }
 
-    /// The value of `key`, inserted from `make` when absent.
-    pub(super) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        match self.search(&key) {
-            Ok(index) => {
+    /// Where `key` is, or goes: one search of the run, and of the tree
+    /// only for a key past the run's end while the tree is not empty.
+    fn place(&self, key: &K) -> Place {
+        match self.search(key) {
+            Ok(index) if self.values.get(index).is_some_and(Option::is_some) => Place::Live(index),
+            Ok(index) => Place::Hole(index),
+            Err(index)
+                if index == self.keys.len()
+                    && (self.overflow.is_empty() || !self.overflow.contains_key(key)) =>
+            {
+                Place::End
+            }
+            Err(_) => Place::Tree,
+        }
+    }
+
+    /// The tree's entry for `key`, after merging the tree into the run if
+    /// it is full and `key` would be one more.
+    fn tree_entry(&mut self, key: K) -> btree_map::Entry<'_, K, V> {
+        if self.overflow.len() >= self.merge_threshold() && !self.overflow.contains_key(&key) {
+            // The key is new: it starts the emptied tree.
+            self.merge();
+        }
+        self.overflow.entry(key)
+    }
+
+    /// Sets `key`, found at `place`, to `value`.
+    fn put(&mut self, place: Place, key: K, value: V) -> &mut V {
+        match place {
+            Place::End => return self.push(key, value),
+            Place::Live(index) | Place::Hole(index) => {
                 if let Some(slot) = self.values.get_mut(index) {
                     if slot.is_none() {
                         self.run_live += 1;
                     }
-                    return slot.get_or_insert_with(make);
+                    return slot.insert(value);
                 }
+                // Not reached: the place came from a search of the run.
+                return overwrite(self.overflow.entry(key), value);
             }
-            Err(index) if index == self.keys.len() && !self.overflow.contains_key(&key) => {
-                return self.push(key, make());
-            }
-            Err(_) => {
-                if self.overflow.len() >= self.merge_threshold()
-                    && !self.overflow.contains_key(&key)
-                {
-                    // The key is new: it starts the emptied tree.
-                    self.merge();
-                }
-            }
+            Place::Tree => {}
         }
-        self.overflow.entry(key).or_insert_with(make)
+        overwrite(self.tree_entry(key), value)
+    }
+
+    /// The value of `key`, inserted from `make` when absent.
+    pub(super) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        match self.place(&key) {
+            Place::Live(index) => {
+                if let Some(Some(value)) = self.values.get_mut(index) {
+                    return value;
+                }
+                // Not reached: the place came from a search of the run.
+                return self.overflow.entry(key).or_insert_with(make);
+            }
+            Place::Tree => {}
+            vacant => return self.put(vacant, key, make()),
+        }
+        self.tree_entry(key).or_insert_with(make)
     }
 
     /// Sets `key` to `value`; returns the value it replaces.
     pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(slot) = self.get_mut(&key) {
-            return Some(std::mem::replace(slot, value));
+        match self.place(&key) {
+            Place::Live(index) => self
+                .values
+                .get_mut(index)
+                .and_then(|slot| slot.replace(value)),
+            Place::Tree => match self.tree_entry(key) {
+                btree_map::Entry::Occupied(mut occupied) => Some(occupied.insert(value)),
+                btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(value);
+                    None
+                }
+            },
+            vacant => {
+                self.put(vacant, key, value);
+                None
+            }
         }
-        self.get_or_insert_with(key, || value);
-        None
+    }
+
+    /// Changes the value of `key` as `decide` says, given the value now
+    /// (`None`: absent), with one search: what a per-prefix diff needs.
+    pub(super) fn update(&mut self, key: K, decide: impl FnOnce(Option<&V>) -> Update<V>) {
+        let place = self.place(&key);
+        let current = match place {
+            Place::Live(index) => self.values.get(index).and_then(Option::as_ref),
+            Place::Tree => self.overflow.get(&key),
+            Place::Hole(_) | Place::End => None,
+        };
+        match (decide(current), place) {
+            (Update::Keep, _) => {}
+            (Update::Set(value), place) => {
+                self.put(place, key, value);
+            }
+            (Update::Remove, Place::Live(index)) => {
+                self.remove_at(index);
+            }
+            (Update::Remove, Place::Tree) => {
+                self.overflow.remove(&key);
+            }
+            (Update::Remove, Place::Hole(_) | Place::End) => {}
+        }
     }
 
     /// Takes `key` out.
     pub(super) fn remove(&mut self, key: &K) -> Option<V> {
         match self.search(key) {
-            Ok(index) => {
-                let removed = self.values.get_mut(index).and_then(Option::take);
-                if removed.is_some() {
-                    self.run_live = self.run_live.saturating_sub(1);
-                    self.compact_if_sparse();
-                }
-                removed
-            }
+            Ok(index) => self.remove_at(index),
             Err(_) if self.overflow.is_empty() => None,
             Err(_) => self.overflow.remove(key),
         }
+    }
+
+    /// Leaves a hole at `index` of the run.
+    fn remove_at(&mut self, index: usize) -> Option<V> {
+        let removed = self.values.get_mut(index).and_then(Option::take);
+        if removed.is_some() {
+            self.run_live = self.run_live.saturating_sub(1);
+            self.compact_if_sparse();
+        }
+        removed
     }
 
     /// Entries in key order.
@@ -287,6 +384,18 @@ impl<K: Ord + Copy, V> SortedMap<K, V> {
             self.values.shrink_to(write + write / 4);
             self.reindex();
         }
+    }
+}
+
+/// Sets a tree entry to `value`, whether it had one or not.
+fn overwrite<K: Ord, V>(entry: btree_map::Entry<'_, K, V>, value: V) -> &mut V {
+    match entry {
+        btree_map::Entry::Occupied(occupied) => {
+            let slot = occupied.into_mut();
+            *slot = value;
+            slot
+        }
+        btree_map::Entry::Vacant(vacant) => vacant.insert(value),
     }
 }
 

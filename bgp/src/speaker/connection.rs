@@ -94,8 +94,38 @@ impl Default for ConnectionSettings {
 enum Outbound {
     Bytes(Bytes),
     /// Messages queued for every peer of an update group, held once.
-    Shared(Arc<[Bytes]>),
+    Shared(SharedMessages),
     Close,
+}
+
+impl Outbound {
+    /// The messages of an item; none for `Close`.
+    fn messages(&self) -> Option<&[Bytes]> {
+        match self {
+            Outbound::Bytes(bytes) => Some(std::slice::from_ref(bytes)),
+            Outbound::Shared(shared) => Some(&shared.messages),
+            Outbound::Close => None,
+        }
+    }
+}
+
+/// Whole messages queued for several peers ([`ConnectionHandle::send_shared`]):
+/// held once, with their length counted once.
+#[derive(Debug, Clone)]
+pub struct SharedMessages {
+    messages: Arc<[Bytes]>,
+    length: usize,
+}
+
+impl SharedMessages {
+    /// Takes `messages` to be shared.
+    pub fn new(messages: Vec<Bytes>) -> SharedMessages {
+        let length = messages.iter().map(Bytes::len).sum();
+        SharedMessages {
+            messages: Arc::from(messages),
+            length,
+        }
+    }
 }
 
 /// The owner task's handle on a running connection. Dropping it stops both
@@ -120,7 +150,7 @@ impl std::fmt::Debug for Outbound {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outbound::Bytes(bytes) => write!(formatter, "Bytes({})", bytes.len()),
-            Outbound::Shared(messages) => write!(formatter, "Shared({})", messages.len()),
+            Outbound::Shared(shared) => write!(formatter, "Shared({})", shared.messages.len()),
             Outbound::Close => formatter.write_str("Close"),
         }
     }
@@ -190,11 +220,11 @@ impl ConnectionHandle {
 
     /// Queues whole messages that other peers' writers are sent too: the
     /// writer writes from them, so no peer holds a copy.
-    pub fn send_shared(&self, messages: Arc<[Bytes]>) {
-        let length = messages.iter().map(Bytes::len).sum();
-        self.queued_bytes.fetch_add(length, Ordering::Relaxed);
+    pub fn send_shared(&self, messages: &SharedMessages) {
+        self.queued_bytes
+            .fetch_add(messages.length, Ordering::Relaxed);
         // A send error means the writer ended; its Closed event says why.
-        let _ = self.outbound.send(Outbound::Shared(messages));
+        let _ = self.outbound.send(Outbound::Shared(messages.clone()));
     }
 
     /// Stops reading, writes everything queued so far (a NOTIFICATION,
@@ -448,9 +478,7 @@ impl WriteQueue {
     fn push(&mut self, item: Outbound) {
         match &item {
             Outbound::Bytes(bytes) => self.unwritten_bytes += bytes.len(),
-            Outbound::Shared(messages) => {
-                self.unwritten_bytes += messages.iter().map(Bytes::len).sum::<usize>()
-            }
+            Outbound::Shared(shared) => self.unwritten_bytes += shared.length,
             Outbound::Close => self.closing = true,
         }
         self.items.push_back(item);
@@ -480,10 +508,8 @@ impl WriteQueue {
         let mut skip_messages = self.message;
         let mut skip_bytes = self.offset;
         'items: for item in &self.items {
-            let messages: &[Bytes] = match item {
-                Outbound::Bytes(bytes) => std::slice::from_ref(bytes),
-                Outbound::Shared(messages) => messages,
-                Outbound::Close => break,
+            let Some(messages) = item.messages() else {
+                break;
             };
             for message in messages.iter().skip(skip_messages) {
                 let rest = message.get(skip_bytes..).unwrap_or_default();
@@ -506,10 +532,8 @@ impl WriteQueue {
     fn advance(&mut self, mut count: usize) {
         self.unwritten_bytes = self.unwritten_bytes.saturating_sub(count);
         while let Some(item) = self.items.front() {
-            let messages: &[Bytes] = match item {
-                Outbound::Bytes(bytes) => std::slice::from_ref(bytes),
-                Outbound::Shared(messages) => messages,
-                Outbound::Close => return,
+            let Some(messages) = item.messages() else {
+                return;
             };
             while let Some(message) = messages.get(self.message) {
                 let rest = message.len().saturating_sub(self.offset);
@@ -553,12 +577,12 @@ mod tests {
     fn the_write_queue_resumes_inside_a_message_and_stops_at_close() {
         let mut queue = WriteQueue::default();
         queue.push(Outbound::Bytes(Bytes::from_static(b"ab")));
-        let shared: Arc<[Bytes]> = Arc::from(vec![
+        let shared = SharedMessages::new(vec![
             Bytes::from_static(b"cde"),
             Bytes::new(),
             Bytes::from_static(b"fg"),
         ]);
-        queue.push(Outbound::Shared(Arc::clone(&shared)));
+        queue.push(Outbound::Shared(shared.clone()));
         queue.push(Outbound::Close);
         queue.push(Outbound::Bytes(Bytes::from_static(b"never")));
         assert_eq!(queue.unwritten_bytes, 12);
@@ -574,7 +598,7 @@ mod tests {
         assert!(queue.at_close());
         assert!(next_write(&queue, 1024).is_empty());
         // The other peers' reference is all that is left of the shared item.
-        assert_eq!(Arc::strong_count(&shared), 1);
+        assert_eq!(Arc::strong_count(&shared.messages), 1);
     }
 
     #[test]
@@ -651,7 +675,7 @@ mod tests {
     async fn queued_bytes_are_written_and_close_flushes_first() {
         let (handle, mut peer, _events) = pair().await;
         handle.send(Bytes::from_static(&KEEPALIVE));
-        handle.send_shared(Arc::from(vec![
+        handle.send_shared(&SharedMessages::new(vec![
             Bytes::from_static(&KEEPALIVE),
             Bytes::from_static(&KEEPALIVE),
         ]));

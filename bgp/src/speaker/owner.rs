@@ -14,13 +14,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::config::{NeighborSettings, SpeakerConfig};
-use super::connection::{ConnectionEvent, ConnectionHandle, SocketId};
+use super::connection::{ConnectionEvent, ConnectionHandle, SharedMessages, SocketId};
 use super::neighbor::{Neighbor, NeighborId};
 use super::routing::Routing;
 use super::status::{NeighborFacts, NeighborStatus};
@@ -826,7 +825,7 @@ impl Owner {
         for batch in batches {
             let count = batch.messages.len() as u64;
             // Held once for all the batch's peers: their writers write from it.
-            let messages: Arc<[Bytes]> = Arc::from(batch.messages);
+            let messages = SharedMessages::new(batch.messages);
             for id in &batch.neighbors {
                 let Some(address) = self.address_of(*id) else {
                     continue;
@@ -841,7 +840,7 @@ impl Owner {
                     continue;
                 };
                 if let Some(handle) = neighbor.connections.get(&connection) {
-                    handle.send_shared(Arc::clone(&messages));
+                    handle.send_shared(&messages);
                     neighbor.peer.handle(now, Input::UpdatesSent { count });
                 }
             }
