@@ -12,7 +12,7 @@
 //! step says when the kernel held none of the affected routes and, for a
 //! flap, when it held them all again, each re-added since the step began.
 
-use std::collections::HashSet;
+use bgp::rib::fast_hash::FastSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -71,8 +71,8 @@ fn prefix_of(key: &RouteKey) -> Option<IpNetwork> {
 }
 
 /// The prefixes of the clients acting in `action`.
-fn affected(action: &ChurnAction) -> Result<HashSet<IpNetwork>> {
-    let mut prefixes = HashSet::new();
+fn affected(action: &ChurnAction) -> Result<FastSet<IpNetwork>> {
+    let mut prefixes = FastSet::default();
     for client in action.actors() {
         let (ipv4, ipv6) = crate::tables::client_prefixes(client)?;
         prefixes.extend(ipv4.iter().chain(&ipv6).map(|nlri| nlri.prefix));
@@ -98,7 +98,7 @@ pub fn kernel_churn(options: &KernelChurnOptions) -> Result<()> {
     let fd = route_monitor(nix::sys::time::TimeVal::new(0, 20_000))?;
     let control = stdin_lines();
     role_event("ready");
-    let mut routes: HashSet<IpNetwork> = HashSet::new();
+    let mut routes: FastSet<IpNetwork> = FastSet::default();
     let mut step: Option<Step> = None;
     let mut buffer = vec![0u8; 1 << 20];
     loop {

@@ -9,7 +9,7 @@
 //! change). Every UPDATE is decoded and counted where it arrives, so the
 //! timestamps are the moment the bytes reached this client.
 
-use std::collections::HashSet;
+use bgp::rib::fast_hash::FastSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,7 +95,7 @@ pub enum Command {
     Flap,
     /// Report when the routes in the set have gone (`false`) or have gone
     /// and come back announced anew (`true`); the phase number tags reports.
-    Watch(u32, Arc<HashSet<IpNetwork>>, bool),
+    Watch(u32, Arc<FastSet<IpNetwork>>, bool),
 }
 
 /// What a client tells the coordinator.

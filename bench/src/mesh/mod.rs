@@ -28,6 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bgp::rib::fast_hash::FastSet;
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -370,7 +371,7 @@ impl Coordinator {
         self.phase += 1;
         let phase = self.phase;
         let actors = action.actors();
-        let affected: Arc<HashSet<IpNetwork>> = Arc::new(
+        let affected: Arc<FastSet<IpNetwork>> = Arc::new(
             actors
                 .clone()
                 .filter_map(|client| self.plans.get(usize::try_from(client).ok()?))

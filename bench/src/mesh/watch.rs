@@ -11,9 +11,9 @@
 //! announced anew since the action (`restored_ns`), so a stale copy held
 //! from before never counts as the re-announcement.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
+use bgp::rib::fast_hash::FastSet;
 use bgp::wire::Update;
 use ipnetwork::IpNetwork;
 
@@ -22,12 +22,17 @@ use crate::count::PrefixCounter;
 /// What one observer is waiting for.
 #[derive(Debug)]
 pub struct ChangeWatch {
-    affected: Arc<HashSet<IpNetwork>>,
+    affected: Arc<FastSet<IpNetwork>>,
     /// Whether the affected routes must come back (a flap) or only go (a
     /// withdrawal or a cut session).
     expect_restore: bool,
-    held: usize,
-    fresh: HashSet<IpNetwork>,
+    /// The affected prefixes held now: kept change by change, so that an
+    /// UPDATE costs the work of its own prefixes, not of the whole
+    /// affected set (the observer's single thread would otherwise lag
+    /// behind a daemon that sends many small UPDATEs, and the lag would be
+    /// timed as the daemon's).
+    held: FastSet<IpNetwork>,
+    fresh: FastSet<IpNetwork>,
     /// First moment no affected prefix was held, realtime ns.
     pub withdrawn_ns: Option<u64>,
     /// First moment every affected prefix was held again, announced anew.
@@ -37,7 +42,7 @@ pub struct ChangeWatch {
 impl ChangeWatch {
     /// Starts watching `affected` at an observer holding `counter` now.
     pub fn new(
-        affected: Arc<HashSet<IpNetwork>>,
+        affected: Arc<FastSet<IpNetwork>>,
         expect_restore: bool,
         counter: &PrefixCounter,
     ) -> ChangeWatch {
@@ -47,16 +52,20 @@ impl ChangeWatch {
     /// Starts watching `affected` at an observer for which `holds` says
     /// what it holds now (a client's table, or a kernel's).
     pub fn holding(
-        affected: Arc<HashSet<IpNetwork>>,
+        affected: Arc<FastSet<IpNetwork>>,
         expect_restore: bool,
         holds: impl Fn(&IpNetwork) -> bool,
     ) -> ChangeWatch {
-        let held = affected.iter().filter(|prefix| holds(prefix)).count();
+        let held = affected
+            .iter()
+            .filter(|prefix| holds(prefix))
+            .copied()
+            .collect();
         ChangeWatch {
             affected,
             expect_restore,
             held,
-            fresh: HashSet::new(),
+            fresh: FastSet::default(),
             withdrawn_ns: None,
             restored_ns: None,
         }
@@ -80,31 +89,33 @@ impl ChangeWatch {
         holds: impl Fn(&IpNetwork) -> bool,
         now_ns: u64,
     ) {
-        let mut touched = false;
         for (prefix, added) in changes {
             if self.affected.contains(&prefix) {
-                touched = true;
                 if added {
                     self.fresh.insert(prefix);
                 } else {
                     self.fresh.remove(&prefix);
                 }
+                // `holds` already reflects the whole UPDATE (an announcement
+                // treated as withdraw, say), so it decides, not `added`.
+                if holds(&prefix) {
+                    self.held.insert(prefix);
+                } else {
+                    self.held.remove(&prefix);
+                }
             }
-        }
-        if touched {
-            self.held = self.affected.iter().filter(|prefix| holds(prefix)).count();
         }
         self.check(now_ns);
     }
 
     /// Notes the moments the conditions first hold (also right at the start).
     pub fn check(&mut self, now_ns: u64) {
-        if self.withdrawn_ns.is_none() && self.held == 0 {
+        if self.withdrawn_ns.is_none() && self.held.is_empty() {
             self.withdrawn_ns = Some(now_ns);
         }
         if self.expect_restore
             && self.restored_ns.is_none()
-            && self.held == self.affected.len()
+            && self.held.len() == self.affected.len()
             && self.fresh.len() == self.affected.len()
         {
             self.restored_ns = Some(now_ns);
@@ -144,7 +155,7 @@ mod tests {
         }
     }
 
-    fn affected() -> Arc<HashSet<IpNetwork>> {
+    fn affected() -> Arc<FastSet<IpNetwork>> {
         Arc::new(
             ["100.64.1.0/26", "100.64.1.64/26"]
                 .iter()
