@@ -130,6 +130,7 @@ pub fn run(options: &HarnessOptions) -> Result<()> {
     };
     let daemons = full;
     let bench = Bench::new(options)?;
+    remove_lab_on_interrupt(bench.lab.prefix());
     bench.print_versions(&daemons);
     let mut reports = Vec::new();
     let mut publish = |new: Vec<ScenarioReport>| -> Result<()> {
@@ -231,12 +232,56 @@ pub fn write_chart(
     Ok(())
 }
 
-/// Redraws the chart from a `--json` file of an earlier run.
-pub fn chart_from_json(json: &std::path::Path, path: &std::path::Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string(json).map_err(io_context(format!("reading {}", json.display())))?;
-    let reports: Vec<ScenarioReport> = serde_json::from_str(&text)
-        .map_err(|error| BenchError::Other(format!("parsing {}: {error}", json.display())))?;
+/// On Ctrl-C or SIGTERM, removes this run's containers and networks (all
+/// named after the lab's prefix, which holds this process's id) before
+/// exiting: an interrupted run would otherwise leave them behind, since
+/// the lab's `Drop` never runs. Removing a network needs its containers
+/// gone first, so containers go first.
+fn remove_lab_on_interrupt(prefix: &str) {
+    let prefix = prefix.to_string();
+    let handler = move || {
+        eprintln!("interrupted: removing the containers and networks named {prefix}-*");
+        let filter = format!("name=^/?{prefix}-");
+        for (list, remove) in [
+            (
+                vec!["ps", "-aq", "--filter", &filter],
+                vec!["rm", "-f", "-v"],
+            ),
+            (
+                vec!["network", "ls", "-q", "--filter", &filter],
+                vec!["network", "rm"],
+            ),
+        ] {
+            let Ok(ids) = interop::command::run("docker", &list) else {
+                continue;
+            };
+            for id in ids.split_whitespace() {
+                let mut arguments = remove.clone();
+                arguments.push(id);
+                if let Err(error) = interop::command::run("docker", &arguments) {
+                    eprintln!("cannot remove {id}: {error}");
+                }
+            }
+        }
+        std::process::exit(130);
+    };
+    if let Err(error) = ctrlc::set_handler(handler) {
+        eprintln!("no interrupt handler ({error}): an interrupted run leaves its containers");
+    }
+}
+
+/// Reprints the tables and redraws the chart from the `--json` files of
+/// earlier runs, merged ([`crate::report::merge`]).
+pub fn chart_from_json(jsons: &[PathBuf], path: &std::path::Path) -> Result<()> {
+    let mut reports = Vec::new();
+    for json in jsons {
+        let text = std::fs::read_to_string(json)
+            .map_err(io_context(format!("reading {}", json.display())))?;
+        let runs: Vec<ScenarioReport> = serde_json::from_str(&text)
+            .map_err(|error| BenchError::Other(format!("parsing {}: {error}", json.display())))?;
+        reports.extend(runs);
+    }
+    let reports = crate::report::merge(reports);
     for report in &reports {
         println!("{}", report.markdown());
     }

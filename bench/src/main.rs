@@ -54,12 +54,13 @@ enum Role {
     KernelChurn(kernel_churn::KernelChurnOptions),
     /// Install the ingest's routes directly: the kernel's ceiling.
     KernelCeiling(kernel::CeilingOptions),
-    /// Print the tables and redraw the scenario 3 chart from a `--json` file.
+    /// Print the tables and redraw the scenario 3 chart from `--json`
+    /// files: several runs of the suite (say, GoBGP's one long repetition
+    /// and the others' three) are merged, runs of the same table together.
     Report {
-        /// The JSON written by `--json`.
-        json: std::path::PathBuf,
-        /// The PNG to write.
-        chart: std::path::PathBuf,
+        /// The JSON files written by `--json`, then the PNG to write.
+        #[arg(num_args = 2.., required = true, value_name = "FILE")]
+        paths: Vec<std::path::PathBuf>,
     },
 }
 
@@ -72,7 +73,10 @@ fn main() -> std::process::ExitCode {
         Some(Role::KernelWatch(options)) => kernel::watch(options),
         Some(Role::KernelCeiling(options)) => kernel::ceiling(options),
         Some(Role::KernelChurn(options)) => kernel_churn::kernel_churn(options),
-        Some(Role::Report { json, chart }) => harness::chart_from_json(json, chart),
+        Some(Role::Report { paths }) => match paths.split_last() {
+            Some((chart, jsons)) => harness::chart_from_json(jsons, chart),
+            None => Err(error::BenchError::Other("report: no files given".into())),
+        },
         None => harness::run(&cli.harness),
     };
     match outcome {

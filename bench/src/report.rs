@@ -85,6 +85,30 @@ pub struct ScenarioReport {
     pub reference: Option<String>,
 }
 
+/// Merges reports of the same table (same title and routes) from several
+/// runs of the harness: their runs are pooled by daemon, in the order the
+/// files were given; tables keep the order in which they first appear.
+pub fn merge(reports: Vec<ScenarioReport>) -> Vec<ScenarioReport> {
+    let mut merged: Vec<ScenarioReport> = Vec::new();
+    for report in reports {
+        let same = merged
+            .iter_mut()
+            .find(|known| known.title == report.title && known.routes == report.routes);
+        match same {
+            Some(known) => {
+                for (daemon, runs) in report.runs {
+                    known.runs.entry(daemon).or_default().extend(runs);
+                }
+                if known.reference.is_none() {
+                    known.reference = report.reference;
+                }
+            }
+            None => merged.push(report),
+        }
+    }
+    merged
+}
+
 /// Lines that measure no daemon (calibration, kernel ceilings): never "best".
 fn is_reference_line(name: &str) -> bool {
     name == CALIBRATION || name.starts_with("ceiling")
@@ -256,12 +280,47 @@ pub fn reflection_lines(reports: &[ScenarioReport]) -> BTreeMap<String, Vec<(u32
             }
         }
     }
+    // Merged files may list the client counts in any order.
+    for points in lines.values_mut() {
+        points.sort_by_key(|(clients, _)| *clients);
+    }
     lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_pools_the_runs_of_the_same_table() {
+        let run = |seconds: f64| Measurement::without_daemon(true, 0, (seconds * 1e9) as u64);
+        let mut first = ScenarioReport::new("reflection 500".into(), 8000);
+        first.clients = Some(500);
+        first.add("bird", run(2.0));
+        first.add("podroute", run(1.0));
+        let mut other = ScenarioReport::new("storm".into(), 16000);
+        other.add("bird", run(9.0));
+        let mut second = ScenarioReport::new("reflection 500".into(), 8000);
+        second.clients = Some(500);
+        second.add("gobgp", run(150.0));
+        second.add("podroute", run(3.0));
+        let mut smaller = ScenarioReport::new("reflection 100".into(), 1600);
+        smaller.clients = Some(100);
+        smaller.add("podroute", run(0.5));
+        let merged = merge(vec![first, other, second, smaller]);
+        let titles: Vec<&str> = merged.iter().map(|report| report.title.as_str()).collect();
+        assert_eq!(titles, vec!["reflection 500", "storm", "reflection 100"]);
+        let runs = &merged[0].runs;
+        assert_eq!(runs["podroute"].len(), 2);
+        assert_eq!(runs["gobgp"].len(), 1);
+        assert_eq!(runs["bird"].len(), 1);
+        assert_eq!(
+            merged[0].median("podroute", |m| Some(m.wall_seconds)),
+            Some(2.0)
+        );
+        let lines = reflection_lines(&merged);
+        assert_eq!(lines["podroute"], vec![(100, 0.5), (500, 2.0)]);
+    }
 
     #[test]
     fn spread_takes_the_middle() {
