@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::daemons::{Daemon, Dut, DutNeighbor};
-use crate::error::Result;
+use crate::error::{BenchError, Result};
 use crate::kernel_churn::KernelChurnResult;
 use crate::measure;
 use crate::mesh::{ChurnResult, MeshResult};
@@ -150,8 +150,17 @@ impl Bench {
         };
         for repetition in 0..repetitions {
             for daemon in daemons {
-                let (measurement, _) =
-                    self.reflection_run(*daemon, repetition, clients, &[], ipv4_only, false)?;
+                let measurement = match self.reflection_run(
+                    *daemon,
+                    repetition,
+                    clients,
+                    &[],
+                    ipv4_only,
+                    false,
+                ) {
+                    Ok((measurement, _)) => measurement,
+                    Err(error) => failed_run(*daemon, repetition, &error),
+                };
                 eprintln!(
                     "{} {clients} clients #{repetition}: {measurement:?}",
                     daemon.name()
@@ -356,61 +365,87 @@ impl Bench {
         );
         for repetition in 0..repetitions {
             for daemon in daemons {
-                let (dut, node) =
-                    self.start_reflector(*daemon, wide, clients, repetition, false)?;
-                let mut arguments = self.mesh_arguments(wide, &dut, clients, false);
-                arguments.push("--storm".into());
-                let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
-                mesh.wait_for_ready()?;
-                let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
-                let before = measure::sample(&pids)?;
-                mesh.go()?;
-                let result: MeshResult = mesh.result()?;
-                let after = measure::settled(&pids, Duration::from_secs(30))?;
-                eprintln!("{} storm #{repetition}: {result:?}", daemon.name());
-                let all_established = result.established_clients == result.clients;
-                let all_complete = result.complete_clients == result.clients;
-                if !all_complete {
-                    eprintln!(
-                        "{}: {} established, {} complete of {}; log tail:\n{}",
-                        daemon.name(),
-                        result.established_clients,
-                        result.complete_clients,
-                        result.clients,
-                        tail(&node.node.read_file(daemon.log_file()))
-                    );
-                }
-                mesh.stop();
-                established.add(
-                    daemon.name(),
-                    Measurement::of_daemon(
-                        all_established,
-                        result.first_byte_ns,
-                        if all_established {
-                            result.last_established_ns
-                        } else {
-                            result.complete_ns
-                        },
-                        before,
-                        after,
-                        self.ticks_per_second,
-                    ),
-                );
-                complete.add(
-                    daemon.name(),
-                    Measurement::of_daemon(
-                        all_complete,
-                        result.first_byte_ns,
-                        result.complete_ns,
-                        before,
-                        after,
-                        self.ticks_per_second,
-                    ),
-                );
+                let (until_established, until_complete) =
+                    match self.storm_run(*daemon, wide, repetition, clients) {
+                        Ok(measurements) => measurements,
+                        Err(error) => {
+                            let failed = failed_run(*daemon, repetition, &error);
+                            (failed.clone(), failed)
+                        }
+                    };
+                established.add(daemon.name(), until_established);
+                complete.add(daemon.name(), until_complete);
             }
         }
         Ok(vec![established, complete])
     }
+
+    /// One storm: (until all Established, until every table complete).
+    fn storm_run(
+        &self,
+        daemon: Daemon,
+        wide: &WideNetwork,
+        repetition: usize,
+        clients: u32,
+    ) -> Result<(Measurement, Measurement)> {
+        let (dut, node) = self.start_reflector(daemon, wide, clients, repetition, false)?;
+        let mut arguments = self.mesh_arguments(wide, &dut, clients, false);
+        arguments.push("--storm".into());
+        let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
+        mesh.wait_for_ready()?;
+        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
+        let before = measure::sample(&pids)?;
+        mesh.go()?;
+        let result: MeshResult = mesh.result()?;
+        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        eprintln!("{} storm #{repetition}: {result:?}", daemon.name());
+        let all_established = result.established_clients == result.clients;
+        let all_complete = result.complete_clients == result.clients;
+        if !all_complete {
+            eprintln!(
+                "{}: {} established, {} complete of {}; log tail:\n{}",
+                daemon.name(),
+                result.established_clients,
+                result.complete_clients,
+                result.clients,
+                tail(&node.node.read_file(daemon.log_file()))
+            );
+        }
+        mesh.stop();
+        Ok((
+            Measurement::of_daemon(
+                all_established,
+                result.first_byte_ns,
+                if all_established {
+                    result.last_established_ns
+                } else {
+                    result.complete_ns
+                },
+                before,
+                after,
+                self.ticks_per_second,
+            ),
+            Measurement::of_daemon(
+                all_complete,
+                result.first_byte_ns,
+                result.complete_ns,
+                before,
+                after,
+                self.ticks_per_second,
+            ),
+        ))
+    }
+}
+
+/// A run that failed before giving a result (the daemon closed a client's
+/// session before Established, say): counted as incomplete, so one daemon's
+/// failure costs its own run, not the rest of the suite.
+fn failed_run(daemon: Daemon, repetition: usize, error: &BenchError) -> Measurement {
+    eprintln!(
+        "{} run #{repetition} failed, counted as incomplete: {error}",
+        daemon.name()
+    );
+    Measurement::without_daemon(false, 0, 0)
 }
 
 /// The measurements one churn result gives, in the order of the reports:
