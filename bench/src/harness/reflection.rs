@@ -200,16 +200,8 @@ impl Bench {
         } else {
             None
         };
-        let mut mesh = RoleProcess::spawn(
-            &self.generator,
-            &self.mesh_arguments(wide, &dut, clients, ipv4_only),
-        )?;
-        mesh.wait_for_ready()?;
-        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
-        let before = measure::sample(&pids)?;
-        mesh.go()?;
-        let result: MeshResult = mesh.result()?;
-        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        let arguments = self.mesh_arguments(wide, &dut, clients, ipv4_only);
+        let (mut mesh, result, before, after) = self.mesh_run(&node, daemon, &arguments)?;
         let reached = result.complete_clients == result.clients;
         if !reached {
             eprintln!(
@@ -380,6 +372,26 @@ impl Bench {
         Ok(vec![established, complete])
     }
 
+    /// Starts the mesh with `arguments` against the daemon in `node`, says
+    /// `go` and waits for its first result, sampling the daemon's CPU and
+    /// memory before `go` and once it has settled after the result. The
+    /// mesh is handed back still running, for churn steps.
+    fn mesh_run(
+        &self,
+        node: &DutNode,
+        daemon: Daemon,
+        arguments: &[String],
+    ) -> Result<(RoleProcess, MeshResult, measure::Sample, measure::Sample)> {
+        let mut mesh = RoleProcess::spawn(&self.generator, arguments)?;
+        mesh.wait_for_ready()?;
+        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
+        let before = measure::sample(&pids)?;
+        mesh.go()?;
+        let result: MeshResult = mesh.result()?;
+        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        Ok((mesh, result, before, after))
+    }
+
     /// One storm: (until all Established, until every table complete).
     fn storm_run(
         &self,
@@ -391,13 +403,7 @@ impl Bench {
         let (dut, node) = self.start_reflector(daemon, wide, clients, repetition, false)?;
         let mut arguments = self.mesh_arguments(wide, &dut, clients, false);
         arguments.push("--storm".into());
-        let mut mesh = RoleProcess::spawn(&self.generator, &arguments)?;
-        mesh.wait_for_ready()?;
-        let pids = measure::daemon_pids(&node.node.container, daemon.process_names())?;
-        let before = measure::sample(&pids)?;
-        mesh.go()?;
-        let result: MeshResult = mesh.result()?;
-        let after = measure::settled(&pids, Duration::from_secs(30))?;
+        let (mesh, result, before, after) = self.mesh_run(&node, daemon, &arguments)?;
         eprintln!("{} storm #{repetition}: {result:?}", daemon.name());
         let all_established = result.established_clients == result.clients;
         let all_complete = result.complete_clients == result.clients;
