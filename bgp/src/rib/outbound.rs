@@ -466,7 +466,11 @@ impl Change {
         // and slice equality calls `memcmp` for each of the millions of
         // comparisons a reflection of a thousand clients makes.
         self.withdraw.len() == withdraw.len()
-            && self.withdraw.iter().zip(withdraw).all(|(held, other)| held == other)
+            && self
+                .withdraw
+                .iter()
+                .zip(withdraw)
+                .all(|(held, other)| held == other)
             && self.announce.len() == announce.len()
             && self
                 .announce
