@@ -12,13 +12,13 @@
 //! step says when the kernel held none of the affected routes and, for a
 //! flap, when it held them all again, each re-added since the step began.
 
-use bgp::rib::fast_hash::FastSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use bgp::rib::fast_hash::FastSet;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, recv};

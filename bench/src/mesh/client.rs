@@ -9,11 +9,11 @@
 //! change). Every UPDATE is decoded and counted where it arrives, so the
 //! timestamps are the moment the bytes reached this client.
 
-use bgp::rib::fast_hash::FastSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bgp::rib::fast_hash::FastSet;
 use bgp::wire::{CodecContext, Message};
 use bytes::BytesMut;
 use ipnetwork::IpNetwork;
