@@ -10,8 +10,9 @@
 #                   DIR/bin/podroute, DIR/share/man/man1, DIR/share/{bash-completion,zsh,fish}
 #   --destdir DIR   stage everything under DIR instead of / (packagers, tests);
 #                   implies --no-user and skips systemctl
-#   --binary FILE   the podroute binary to install (default: target/release/podroute
-#                   of this repository, else a podroute next to this script)
+#   --binary FILE   the podroute binary to install (default: the static build of
+#                   scripts/build-static, else target/release/podroute of this
+#                   repository, else a podroute next to this script)
 #   --no-user       do not create the podroute system user and group
 #
 # Needs only coreutils (and useradd/groupadd to create the user).
@@ -52,11 +53,12 @@ if [ -n "$destdir" ]; then
 fi
 
 if [ -z "$binary" ]; then
-    for candidate in "$here/../target/release/podroute" "$here/podroute"; do
+    for candidate in "$here/../target/$(uname -m)-unknown-linux-gnu/daemon/podroute" \
+        "$here/../target/release/podroute" "$here/podroute"; do
         if [ -x "$candidate" ]; then binary="$candidate"; break; fi
     done
 fi
-[ -n "$binary" ] || fail "no podroute binary found: build it (cargo build --release) or pass --binary FILE"
+[ -n "$binary" ] || fail "no podroute binary found: build it (scripts/build-static) or pass --binary FILE"
 [ -x "$binary" ] || fail "$binary is not an executable file"
 "$binary" --version >/dev/null || fail "$binary does not run"
 

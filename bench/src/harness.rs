@@ -64,8 +64,9 @@ pub struct HarnessOptions {
     /// Repetitions per daemon (default 3, quick mode 1).
     #[arg(long)]
     pub repetitions: Option<usize>,
-    /// podroute release binary (default: target/release/podroute of the
-    /// workspace, or of $CARGO_TARGET_DIR).
+    /// podroute release binary (default: the static build of
+    /// `scripts/build-static`, `target/ARCH-unknown-linux-gnu/daemon/podroute`
+    /// of the workspace or of $CARGO_TARGET_DIR).
     #[arg(long)]
     pub podroute_binary: Option<PathBuf>,
     /// Client counts of scenario 3, comma-separated (2 to 2000).
@@ -312,11 +313,14 @@ impl Bench {
             std::env::var_os("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-                .join("release/podroute")
+                .join(format!(
+                    "{}-unknown-linux-gnu/daemon/podroute",
+                    std::env::consts::ARCH
+                ))
         });
         if !podroute_binary.exists() {
             return Err(BenchError::Other(format!(
-                "{} missing: run `cargo build --release -p podroute` or pass --podroute-binary",
+                "{} missing: run `scripts/build-static` (the static release build) or pass --podroute-binary",
                 podroute_binary.display()
             )));
         }
