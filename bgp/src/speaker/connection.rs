@@ -338,12 +338,12 @@ async fn read_loop(
         let frame = match framing::split_message(&mut buffer, &current) {
             Ok(frame) => frame,
             Err(error) => {
-                let _ = events
-                    .send(ConnectionEvent::DecodeError {
+                if let Ok(permit) = events.reserve().await {
+                    permit.send(ConnectionEvent::DecodeError {
                         connection: id,
                         error,
-                    })
-                    .await;
+                    });
+                }
                 return Some(socket);
             }
         };
@@ -368,19 +368,19 @@ async fn read_loop(
                 () = closing.notified() => return Some(socket),
             }
         };
+        // Room in the channel first, then the decoding: a decoded message
+        // (432 bytes) or event (440) held across an await would be part of
+        // every reader task's state for the whole session.
+        let Ok(permit) = events.reserve().await else {
+            return Some(socket);
+        };
         match Message::decode(&frame, &current) {
             Ok(message) => {
                 let is_open = matches!(message, Message::Open(_));
-                if events
-                    .send(ConnectionEvent::Message {
-                        connection: id,
-                        message,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return Some(socket);
-                }
+                permit.send(ConnectionEvent::Message {
+                    connection: id,
+                    message,
+                });
                 if is_open {
                     tokio::select! {
                         changed = context.changed() => if changed.is_err() { return Some(socket) },
@@ -389,23 +389,27 @@ async fn read_loop(
                 }
             }
             Err(error) => {
-                let _ = events
-                    .send(ConnectionEvent::DecodeError {
-                        connection: id,
-                        error,
-                    })
-                    .await;
+                permit.send(ConnectionEvent::DecodeError {
+                    connection: id,
+                    error,
+                });
                 return Some(socket);
             }
         }
     };
-    let _ = events
-        .send(ConnectionEvent::Closed {
+    report_closed(&events, id, reason).await;
+    None
+}
+
+/// Tells the owner the connection is gone. The event is built once there
+/// is room for it, so it is no part of the task's state while it waits.
+async fn report_closed(events: &mpsc::Sender<ConnectionEvent>, id: SocketId, reason: String) {
+    if let Ok(permit) = events.reserve().await {
+        permit.send(ConnectionEvent::Closed {
             connection: id,
             reason,
-        })
-        .await;
-    None
+        });
+    }
 }
 
 /// The read size of a new or idle session: keepalives and small UPDATEs.
@@ -498,12 +502,7 @@ async fn write_loop(
                 settings.send_hold_time.as_secs()
             ),
         };
-        let _ = events
-            .send(ConnectionEvent::Closed {
-                connection: id,
-                reason,
-            })
-            .await;
+        report_closed(&events, id, reason).await;
         return;
     }
 }
