@@ -8,8 +8,8 @@
 //!
 //! The writer takes pre-encoded bytes (shared between the peers of an update
 //! group) from an unbounded queue ([`Outbox`]), so the owner never waits on a
-//! slow peer, and counts what is queued so the owner can see one. It writes them where
-//! they are, with vectored writes ([`WriteQueue`]): a thousand sessions
+//! slow peer, and counts what is queued so the owner can see one. It writes
+//! them where they are, with vectored writes ([`WriteQueue`]): a thousand sessions
 //! sent one shared table each hold references to it, not copies. A peer
 //! that stops reading for longer than the send hold time is given up on
 //! (RFC 9687).
@@ -150,8 +150,10 @@ impl Shared {
     }
 
     /// Moves queued items into the writer's queue until it holds `limit`
-    /// unwritten bytes or a `Close`; true when the writer has something.
-    fn take(&self, queue: &mut WriteQueue, limit: usize) -> bool {
+    /// unwritten bytes or a `Close`. Whether the handle is gone is read
+    /// under the same lock: read apart, a `Close` pushed just before the
+    /// handle was dropped could be missed, and with it the NOTIFICATION.
+    fn take(&self, queue: &mut WriteQueue, limit: usize) -> Taken {
         let mut outbox = self.outbox();
         while queue.unwritten_bytes < limit && !queue.closing {
             match outbox.items.pop_front() {
@@ -163,8 +165,22 @@ impl Shared {
             // A burst's backlog is not kept per idle session.
             outbox.items = VecDeque::new();
         }
-        !queue.is_empty()
+        if !queue.is_empty() {
+            Taken::Something
+        } else if outbox.sender_gone {
+            Taken::Ended
+        } else {
+            Taken::Nothing
+        }
     }
+}
+
+/// What [`Shared::take`] left the writer with.
+enum Taken {
+    Something,
+    Nothing,
+    /// Nothing, and nothing will come: the handle is gone.
+    Ended,
 }
 
 /// Queue slots a connection keeps between bursts.
@@ -274,11 +290,7 @@ impl ConnectionHandle {
 
     /// Queues encoded bytes (one or more whole messages) for the peer.
     pub fn send(&self, bytes: Bytes) {
-        self.shared
-            .queued_bytes
-            .fetch_add(bytes.len(), Ordering::Relaxed);
-        self.shared
-            .push(Outbound::Shared(SharedMessages::new(vec![bytes])));
+        self.send_shared(&SharedMessages::new(vec![bytes]));
     }
 
     /// Queues whole messages that other peers' writers are sent too: the
@@ -477,12 +489,13 @@ async fn write_loop(
         }
         // Take in what is already queued, up to one write's worth: under
         // load, thousands of small UPDATEs go out in a few writes.
-        while !shared.take(&mut queue, settings.write_batch_bytes) {
-            if shared.outbox().sender_gone {
-                return;
+        loop {
+            match shared.take(&mut queue, settings.write_batch_bytes) {
+                Taken::Something => break,
+                Taken::Ended => return,
+                // A push since `take` left its permit: no wake-up is lost.
+                Taken::Nothing => shared.ready.notified().await,
             }
-            // A push since `take` left its permit: no wake-up is lost.
-            shared.ready.notified().await;
         }
         // Empty items have nothing to write.
         queue.advance(0);
