@@ -10,6 +10,7 @@
 //! timestamps are the moment the bytes reached this client.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use bgp::rib::fast_hash::FastSet;
 use bgp::wire::{CodecContext, Message};
 use bytes::BytesMut;
 use ipnetwork::IpNetwork;
+use nix::sys::socket::{Shutdown, shutdown};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::session::{MeshSession, decode, establish};
@@ -113,6 +115,13 @@ pub enum Event {
         /// When it became complete.
         at_ns: u64,
     },
+    /// A watch is armed: the client knows what it holds of the affected
+    /// routes now, so the action may start (the coordinator times the
+    /// change from then, not from the arming, which is the harness's work).
+    Armed {
+        /// Phase number from the watch.
+        phase: u32,
+    },
     /// A watched change was seen.
     Seen {
         /// Phase number from the watch.
@@ -132,7 +141,7 @@ pub enum Event {
 }
 
 /// How a client behaves once Established.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ClientSettings {
     /// The route reflector.
     pub remote: IpAddr,
@@ -146,6 +155,52 @@ pub struct ClientSettings {
     pub announce_at_once: bool,
     /// Give up (re-)establishing after this moment.
     pub deadline: Instant,
+    /// Every client's socket, for the coordinator to close at once.
+    pub closers: Closers,
+}
+
+/// A duplicate of each client's current socket, so that the coordinator
+/// can shut the sockets of a cut or a flap down itself, one after another
+/// in one loop. Left to the clients' tasks, the closes went out between the
+/// observers' reads on this one thread, spread over several milliseconds
+/// (more, the sooner the daemon answered the first ones), and that spread
+/// was timed as the daemon's.
+#[derive(Debug, Default)]
+pub struct Closers {
+    sockets: std::sync::Mutex<Vec<Option<OwnedFd>>>,
+}
+
+impl Closers {
+    /// Room for `clients` sockets.
+    pub fn new(clients: u32) -> Closers {
+        let sockets = (0..clients).map(|_| None).collect();
+        Closers {
+            sockets: std::sync::Mutex::new(sockets),
+        }
+    }
+
+    /// Keeps a duplicate of `client`'s socket (a failed duplicate only
+    /// leaves the close to the client's task).
+    fn register(&self, client: u32, socket: BorrowedFd<'_>) {
+        let duplicate = socket.try_clone_to_owned().ok();
+        if let (Ok(mut sockets), Ok(index)) = (self.sockets.lock(), usize::try_from(client)) {
+            if let Some(slot) = sockets.get_mut(index) {
+                *slot = duplicate;
+            }
+        }
+    }
+
+    /// Shuts `client`'s connection down now (FIN both ways); its task then
+    /// drops the session when it gets the command.
+    pub fn shut_down(&self, client: u32) {
+        let socket = match (self.sockets.lock(), usize::try_from(client)) {
+            (Ok(mut sockets), Ok(index)) => sockets.get_mut(index).and_then(Option::take),
+            _ => None,
+        };
+        if let Some(socket) = socket {
+            let _ = shutdown(socket.as_raw_fd(), Shutdown::Both);
+        }
+    }
 }
 
 /// Establishes, retrying refused or failed attempts until the deadline.
@@ -182,6 +237,7 @@ async fn serve(
     events: &UnboundedSender<Event>,
 ) -> Result<()> {
     let mut session = establish_retrying(plan, settings).await?;
+    settings.closers.register(plan.client, session.socket());
     let _ = events.send(Event::Established {
         at_ns: session.established_ns,
     });
@@ -200,25 +256,12 @@ async fn serve(
     );
     loop {
         tokio::select! {
-            frame = session.next_frame() => {
-                let frame = frame?;
-                let Message::Update(update) = decode(&frame, session.context())? else {
-                    continue;
-                };
-                counter.record(&update);
-                let now = now_nanoseconds();
-                if !complete && first_byte_ns != 0 && counter.reached(settings.expects_ipv4, settings.expects_ipv6) {
-                    complete = true;
-                    let _ = events.send(Event::Complete { first_byte_ns, at_ns: now });
-                }
-                if let Some((phase, change)) = watch.as_mut() {
-                    change.observe(&update, &counter, now);
-                    if change.done() {
-                        report_seen(events, *phase, change);
-                        watch = None;
-                    }
-                }
-            }
+            // Commands first: a flap's or cut's close happens when the
+            // coordinator says, not after the UPDATEs already waiting on
+            // this client's socket, so the 50 closes of a flap leave within
+            // one pass of the runtime instead of between other clients'
+            // reads.
+            biased;
             command = commands.recv() => {
                 let Some(command) = command else {
                     return Ok(());
@@ -242,11 +285,13 @@ async fn serve(
                     Command::Flap => {
                         drop(session);
                         session = establish_retrying(plan, settings).await?;
+                        settings.closers.register(plan.client, session.socket());
                         counter = PrefixCounter::ignoring(plan.own.iter().copied());
                         session.write(&plan.announce).await?;
                     }
                     Command::Watch(phase, affected, restore) => {
                         let mut change = ChangeWatch::new(affected, restore, &counter);
+                        let _ = events.send(Event::Armed { phase });
                         change.check(now_nanoseconds());
                         if change.done() {
                             report_seen(events, phase, &change);
@@ -257,6 +302,25 @@ async fn serve(
                 }
             }
             _ = keepalives.tick() => session.write(&keepalive_bytes).await?,
+            frame = session.next_frame() => {
+                let frame = frame?;
+                let Message::Update(update) = decode(&frame, session.context())? else {
+                    continue;
+                };
+                counter.record(&update);
+                let now = now_nanoseconds();
+                if !complete && first_byte_ns != 0 && counter.reached(settings.expects_ipv4, settings.expects_ipv6) {
+                    complete = true;
+                    let _ = events.send(Event::Complete { first_byte_ns, at_ns: now });
+                }
+                if let Some((phase, change)) = watch.as_mut() {
+                    change.observe(&update, &counter, now);
+                    if change.done() {
+                        report_seen(events, *phase, change);
+                        watch = None;
+                    }
+                }
+            }
         }
     }
 }
@@ -275,4 +339,35 @@ fn keepalive() -> Result<Vec<u8>> {
         .encode(&CodecContext::new(), &mut out)
         .map_err(wire_context("encoding a KEEPALIVE"))?;
     Ok(out.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::Closers;
+
+    #[tokio::test]
+    async fn a_shut_down_socket_ends_the_connection_while_its_owner_still_holds_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = TcpStream::connect(address).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let closers = Closers::new(3);
+        closers.register(2, client.as_fd());
+        closers.shut_down(2);
+        let mut buffer = [0u8; 8];
+        assert_eq!(
+            server.read(&mut buffer).await.unwrap(),
+            0,
+            "the peer sees the end of the stream"
+        );
+        // Once taken, a second shutdown has nothing to do; unknown clients are ignored.
+        closers.shut_down(2);
+        closers.shut_down(7);
+        drop(client);
+    }
 }

@@ -16,8 +16,10 @@
 //!   was complete;
 //! - churn commands after the first result (`withdraw I`, `cut I`,
 //!   `flap FIRST LAST`): every other client is given a watch of the affected
-//!   routes before the action, and the result says when the last of them saw
-//!   the change ([`watch`]).
+//!   routes and acknowledges it; then the clock starts, the coordinator
+//!   shuts the sockets of a cut or a flap down itself, in one loop
+//!   ([`client::Closers`]), and the actors are told; the result says when
+//!   the last observer saw the change ([`watch`]).
 
 mod client;
 mod session;
@@ -35,7 +37,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::error::{BenchError, Result, io_context};
 use crate::roles::{now_nanoseconds, read_stdin_lines, role_event};
-use client::{ClientPlan, ClientSettings, Command, Event};
+use client::{ClientPlan, ClientSettings, Closers, Command, Event};
 
 /// How long the clients may take to establish before `ready` (reflection).
 const ESTABLISH_TIMEOUT: Duration = Duration::from_secs(300);
@@ -199,6 +201,7 @@ async fn coordinate(options: &MeshOptions) -> Result<()> {
         expects_ipv6: if options.ipv4_only { 0 } else { expects },
         announce_at_once: options.storm,
         deadline: Instant::now() + ESTABLISH_TIMEOUT + Duration::from_secs(options.timeout),
+        closers: Closers::new(options.clients),
     });
     let mut coordinator = Coordinator {
         options: options.clone(),
@@ -379,7 +382,6 @@ impl Coordinator {
                 .collect(),
         );
         let restore = matches!(action, ChurnAction::Flap(..));
-        let action_ns = now_nanoseconds();
         let mut observers = 0;
         for (index, sender) in (0u32..).zip(&self.commands) {
             if actors.contains(&index) || self.down.contains(&index) {
@@ -390,6 +392,28 @@ impl Coordinator {
                 .is_ok()
             {
                 observers += 1;
+            }
+        }
+        // Every observer first notes what it holds of the affected routes;
+        // the change is timed from when the last one has, so that the
+        // arming (a set of up to 800 prefixes per observer, on this one
+        // thread) is not counted as the daemon's time.
+        let deadline = self.deadline();
+        let mut armed = 0;
+        let mut early = Vec::new();
+        while armed < observers {
+            match self.next_event(deadline).await {
+                Some(Event::Armed { phase: armed_phase }) if armed_phase == phase => armed += 1,
+                // An observer that never held any of the routes is done at once.
+                Some(event @ Event::Seen { .. }) => early.push(event),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let action_ns = now_nanoseconds();
+        if !matches!(action, ChurnAction::Withdraw(_)) {
+            for client in actors.clone() {
+                self.settings.closers.shut_down(client);
             }
         }
         for client in actors {
@@ -418,8 +442,13 @@ impl Coordinator {
             restored_ns: 0,
         };
         let deadline = self.deadline();
+        let mut early = early.into_iter();
         while result.complete_observers < observers {
-            match self.next_event(deadline).await {
+            let event = match early.next() {
+                Some(event) => Some(event),
+                None => self.next_event(deadline).await,
+            };
+            match event {
                 Some(Event::Seen {
                     phase: seen_phase,
                     withdrawn_ns,

@@ -7,6 +7,7 @@
 //! tasks on a single-threaded runtime rather than two threads each.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use bgp::wire::framing::split_message;
@@ -38,6 +39,13 @@ pub struct MeshSession {
     context: CodecContext,
     /// When the peer's KEEPALIVE confirmed our OPEN (Established), realtime ns.
     pub established_ns: u64,
+}
+
+impl MeshSession {
+    /// The connection's socket (for [`super::client::Closers`]).
+    pub fn socket(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
 }
 
 /// Connects from `local` to `remote` and establishes (one attempt, bounded
