@@ -33,6 +33,17 @@ use crate::wire::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 /// and timers wait for a few milliseconds at most.
 const MAX_DRAINED: usize = 256;
 
+/// Times the owner steps aside, once a lost session's withdrawals wait, for
+/// the runtime to poll the sockets (tokio runs a yielded task again only
+/// after that) and for other readers to report their own losses, before it
+/// flushes. Sessions lost together (a switch, a node, fifty clients that
+/// flap at once) are then withdrawn in one flush, a few UPDATEs per
+/// neighbor, instead of one flush and one write per neighbor per loss,
+/// which kept the workers writing while the readers of the other lost
+/// sockets waited their turn; a single loss costs two trips through the
+/// run queue.
+const LOSS_YIELDS: usize = 2;
+
 /// Cease subcode 3, Peer De-configured (RFC 4486 §4).
 const PEER_DECONFIGURED: u8 = 3;
 /// Cease subcode 6, Other Configuration Change (RFC 4486 §4).
@@ -272,6 +283,13 @@ impl Owner {
                 Some(event) = inboxes.connection_events.recv() => {
                     self.connection_event(Instant::now(), event);
                     held = self.drain_connection_events(&mut inboxes.connection_events);
+                    for _ in 0..LOSS_YIELDS {
+                        if held.is_some() || !self.routing.lost_session_pending() {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                        held = self.drain_connection_events(&mut inboxes.connection_events);
+                    }
                 }
                 Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
                 Some((stream, remote)) = inboxes.accepted.recv() => self.accepted(Instant::now(), stream, remote),
