@@ -283,6 +283,9 @@ impl Owner {
                 Some(event) = inboxes.connection_events.recv() => {
                     self.connection_event(Instant::now(), event);
                     held = self.drain_connection_events(&mut inboxes.connection_events);
+                    // The kernel takes a lost session's routes out now; only
+                    // the UPDATEs wait for the other losses.
+                    self.send_fib_changes();
                     for _ in 0..LOSS_YIELDS {
                         if held.is_some() || !self.routing.lost_session_pending() {
                             break;
@@ -820,12 +823,7 @@ impl Owner {
     /// hands forwarding changes to the kernel task. While a restart defers
     /// selection, nothing is advertised yet.
     fn flush_routes(&mut self, now: Instant) {
-        let changes = self.routing.poll_fib_changes();
-        if !changes.is_empty() {
-            if let Some(fib) = &self.outputs.fib {
-                let _ = fib.send(changes);
-            }
-        }
+        self.send_fib_changes();
         if self.deferral.is_some() {
             return;
         }
@@ -861,6 +859,16 @@ impl Owner {
                     handle.send_shared(&messages);
                     neighbor.peer.handle(now, Input::UpdatesSent { count });
                 }
+            }
+        }
+    }
+
+    /// Hands the forwarding changes made so far to the kernel task.
+    fn send_fib_changes(&mut self) {
+        let changes = self.routing.poll_fib_changes();
+        if !changes.is_empty() {
+            if let Some(fib) = &self.outputs.fib {
+                let _ = fib.send(changes);
             }
         }
     }
