@@ -249,6 +249,12 @@ async fn serve(
         session.write(&plan.announce).await?;
     }
     let mut watch: Option<(u32, ChangeWatch)> = None;
+    // A client back from a flap reads what the daemon sends but no longer
+    // decodes it: nothing times its table, and decoding a full table per
+    // flapped client, on the thread the observers share, delayed their
+    // view of the flap's withdrawal the more, the sooner the daemon let
+    // the client back (the coordinator never makes it an observer again).
+    let mut counting = true;
     let keepalive_bytes = keepalive()?;
     let mut keepalives = tokio::time::interval_at(
         tokio::time::Instant::now() + KEEPALIVE_INTERVAL,
@@ -287,6 +293,7 @@ async fn serve(
                         session = establish_retrying(plan, settings).await?;
                         settings.closers.register(plan.client, session.socket());
                         counter = PrefixCounter::ignoring(plan.own.iter().copied());
+                        counting = false;
                         session.write(&plan.announce).await?;
                     }
                     Command::Watch(phase, affected, restore) => {
@@ -304,6 +311,9 @@ async fn serve(
             _ = keepalives.tick() => session.write(&keepalive_bytes).await?,
             frame = session.next_frame() => {
                 let frame = frame?;
+                if !counting {
+                    continue;
+                }
                 let Message::Update(update) = decode(&frame, session.context())? else {
                     continue;
                 };

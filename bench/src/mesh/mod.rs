@@ -179,6 +179,9 @@ struct Coordinator {
     settings: Arc<ClientSettings>,
     /// Clients whose session is gone for good (cut or failed).
     down: HashSet<u32>,
+    /// Clients that flapped: they no longer count their table, so they
+    /// observe no later step.
+    flapped: HashSet<u32>,
     phase: u32,
 }
 
@@ -211,6 +214,7 @@ async fn coordinate(options: &MeshOptions) -> Result<()> {
         event_sender,
         settings,
         down: HashSet::new(),
+        flapped: HashSet::new(),
         phase: 0,
     };
     let result = if options.storm {
@@ -384,7 +388,10 @@ impl Coordinator {
         let restore = matches!(action, ChurnAction::Flap(..));
         let mut observers = 0;
         for (index, sender) in (0u32..).zip(&self.commands) {
-            if actors.contains(&index) || self.down.contains(&index) {
+            if actors.contains(&index)
+                || self.down.contains(&index)
+                || self.flapped.contains(&index)
+            {
                 continue;
             }
             if sender
@@ -423,7 +430,10 @@ impl Coordinator {
                     self.down.insert(client);
                     Command::Cut
                 }
-                ChurnAction::Flap(..) => Command::Flap,
+                ChurnAction::Flap(..) => {
+                    self.flapped.insert(client);
+                    Command::Flap
+                }
             };
             if let Some(sender) = self
                 .commands
