@@ -283,15 +283,8 @@ impl Owner {
                 Some(event) = inboxes.connection_events.recv() => {
                     self.connection_event(Instant::now(), event);
                     held = self.drain_connection_events(&mut inboxes.connection_events);
-                    // The kernel takes a lost session's routes out now; only
-                    // the UPDATEs wait for the other losses.
-                    self.send_fib_changes();
-                    for _ in 0..LOSS_YIELDS {
-                        if held.is_some() || !self.routing.lost_session_pending() {
-                            break;
-                        }
-                        tokio::task::yield_now().await;
-                        held = self.drain_connection_events(&mut inboxes.connection_events);
+                    if held.is_none() && self.routing.lost_session_pending() {
+                        held = self.gather_losses(&mut inboxes.connection_events).await;
                     }
                 }
                 Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
@@ -327,6 +320,26 @@ impl Owner {
                 return Some(event);
             }
             self.connection_event(Instant::now(), event);
+        }
+        None
+    }
+
+    /// A lost session's withdrawals wait: the kernel is told at once, and
+    /// the owner steps aside [`LOSS_YIELDS`] times to take in the losses
+    /// the other readers report meanwhile, so that they are flushed
+    /// together. Returns an event handed back as by
+    /// [`Owner::drain_connection_events`].
+    async fn gather_losses(
+        &mut self,
+        events: &mut mpsc::Receiver<ConnectionEvent>,
+    ) -> Option<ConnectionEvent> {
+        self.send_fib_changes();
+        for _ in 0..LOSS_YIELDS {
+            tokio::task::yield_now().await;
+            let held = self.drain_connection_events(events);
+            if held.is_some() {
+                return held;
+            }
         }
         None
     }
