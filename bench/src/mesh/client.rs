@@ -165,7 +165,7 @@ pub struct ClientSettings {
 /// observers' reads on this one thread, spread over several milliseconds
 /// (more, the sooner the daemon answered the first ones), and that spread
 /// was timed as the daemon's.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Closers {
     sockets: std::sync::Mutex<Vec<Option<OwnedFd>>>,
 }
