@@ -267,3 +267,46 @@ listen = ["127.0.0.66:1791"]
     );
     assert!(!daemon.socket.exists(), "nothing was left behind");
 }
+
+/// A stderr nobody reads (a stalled log pipe) fills after 64 KiB; the
+/// daemon must go on answering, dropping and counting the lines it cannot
+/// write instead of waiting for the reader.
+#[test]
+fn a_log_reader_that_stalls_costs_log_lines_not_the_daemon() {
+    let directory = directory("stalled_log");
+    // A thousand neighbors whose connections are refused at once, logged
+    // at debug level: some 3000 lines, far beyond the pipe and the queue.
+    let mut config = String::from(
+        "[router]\nasn = 64512\nrouter_id = \"198.18.0.64\"\nlisten = [\"127.0.0.64:1791\"]\n\n[logging]\nlevel = \"debug\"\n",
+    );
+    for index in 0..1000u32 {
+        config.push_str(&format!(
+            "\n[[neighbor]]\naddress = \"127.0.{}.{}\"\nasn = 64512\nport = 1\nsource_address = \"127.0.0.64\"\n",
+            10 + index / 200,
+            1 + index % 200
+        ));
+    }
+    // Piped, and the test never reads `daemon.child.stderr`.
+    let daemon = support::spawn_with_stderr(
+        &directory,
+        "a",
+        &config,
+        Some("127.0.0.64:9179".parse().unwrap()),
+        std::process::Stdio::piped(),
+    );
+    wait("the control socket", || daemon.socket.exists());
+    // Every neighbor's state comes from the task that owns the sessions:
+    // it has logged far more than the pipe holds, and still answers.
+    wait("a thousand neighbors and dropped lines in /metrics", || {
+        let (status, _, body) = get(metrics(&daemon), "/metrics");
+        let states = body
+            .lines()
+            .filter(|line| line.starts_with("podroute_neighbor_state{"))
+            .filter(|line| line.ends_with(" 1"))
+            .count();
+        let dropped: u64 = sample(&body, "podroute_log_lines_dropped_total")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        status == 200 && states == 1000 && dropped > 0
+    });
+}

@@ -11,18 +11,19 @@
 //! taking the arena's lock. Other C libraries ignore this.
 
 /// Limits glibc to one malloc arena; call before any thread starts.
+/// Returns whether glibc accepted (the caller logs it once logging runs).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn limit_arenas() {
+pub fn limit_arenas() -> bool {
     // SAFETY: mallopt only changes an allocator parameter; it is called from
     // `main`'s thread before the runtime starts any other thread, and
     // M_ARENA_MAX is a parameter glibc documents for exactly this.
     #[allow(unsafe_code)]
     let accepted = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-    if accepted != 1 {
-        tracing::warn!("glibc refused M_ARENA_MAX=1; memory use may vary from run to run");
-    }
+    accepted == 1
 }
 
 /// Nothing to do outside glibc.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn limit_arenas() {}
+pub fn limit_arenas() -> bool {
+    true
+}

@@ -6,7 +6,7 @@
 //! every session with a Cease and exit.
 
 mod allocator;
-mod logging;
+pub(crate) mod logging;
 pub mod speaker_config;
 
 use std::path::{Path, PathBuf};
@@ -271,11 +271,19 @@ pub fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(message) = logging::init(&config.logging) {
-        eprintln!("podroute: {message}");
-        return ExitCode::from(1);
+    // Before any thread starts, the log writer's included.
+    let one_arena = allocator::limit_arenas();
+    // Held until the daemon returns: dropping it writes the lines still queued.
+    let _log_writer = match logging::init(&config.logging) {
+        Ok(guard) => guard,
+        Err(message) => {
+            eprintln!("podroute: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    if !one_arena {
+        tracing::warn!("glibc refused M_ARENA_MAX=1; memory use may vary from run to run");
     }
-    allocator::limit_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -148,6 +148,13 @@ fn encode_process(
         "When the daemon started, seconds since the Unix epoch.",
         Kind::Gauge,
         snapshot.start_time_unix_seconds,
+    )?;
+    single(
+        encoder,
+        "podroute_log_lines_dropped",
+        "Log lines dropped because the log writer fell behind (stderr slower than the daemon logs).",
+        Kind::Counter,
+        snapshot.log_lines_dropped,
     )
 }
 

@@ -131,6 +131,7 @@ async fn metrics(State(shared): State<Shared>) -> Response {
         fib,
         propagation,
         start_time_unix_seconds: shared.start_time_unix_seconds,
+        log_lines_dropped: crate::daemon::logging::dropped_lines(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
     match collector::render(snapshot) {

@@ -96,6 +96,8 @@ pub struct Snapshot {
     pub propagation: bgp::speaker::status::LatencyHistogram,
     /// When the process started, seconds since the Unix epoch.
     pub start_time_unix_seconds: u64,
+    /// Log lines dropped because the log writer's queue was full.
+    pub log_lines_dropped: u64,
     /// podroute's version, for `podroute_build_info`.
     pub version: String,
 }

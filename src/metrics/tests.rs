@@ -134,6 +134,7 @@ fn full_snapshot() -> Snapshot {
             histogram
         },
         start_time_unix_seconds: 1_700_000_000,
+        log_lines_dropped: 4,
         version: "9.8.7".into(),
     }
 }
@@ -231,6 +232,7 @@ fn rib_fib_and_process_metrics() {
         "podroute_fib_batches_total 18",
         "podroute_fib_gateway_failovers_total 19",
         "podroute_process_start_time_seconds 1700000000",
+        "podroute_log_lines_dropped_total 4",
         r#"podroute_build_info{version="9.8.7"} 1"#,
         "# TYPE podroute_neighbor_flaps counter",
         "# TYPE podroute_rib_prefixes gauge",
@@ -271,6 +273,7 @@ fn no_neighbors_and_an_empty_rib_still_render() {
         fib: FibSnapshot::Disabled,
         propagation: bgp::speaker::status::LatencyHistogram::for_propagation(),
         start_time_unix_seconds: 0,
+        log_lines_dropped: 0,
         version: "0.0.0".into(),
     };
     let text = rendered(snapshot);

@@ -15,7 +15,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// A daemon process.
 pub struct Daemon {
@@ -66,6 +66,20 @@ pub fn tail(socket: &Path, metrics: Option<SocketAddr>) -> String {
 /// Writes `name.toml` (`config` plus the [`tail`]) and starts the daemon on
 /// it, without waiting for it to be ready.
 pub fn spawn(directory: &Path, name: &str, config: &str, metrics: Option<SocketAddr>) -> Daemon {
+    let log = directory.join(format!("{name}.log"));
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    spawn_with_stderr(directory, name, config, metrics, stderr)
+}
+
+/// As [`spawn`], with the daemon's standard error going to `stderr`
+/// (`Daemon::log` is then a file that does not exist).
+pub fn spawn_with_stderr(
+    directory: &Path,
+    name: &str,
+    config: &str,
+    metrics: Option<SocketAddr>,
+    stderr: Stdio,
+) -> Daemon {
     let config_path = directory.join(format!("{name}.toml"));
     let socket = directory.join(format!("{name}.sock"));
     let log = directory.join(format!("{name}.log"));
@@ -77,7 +91,7 @@ pub fn spawn(directory: &Path, name: &str, config: &str, metrics: Option<SocketA
     let child = Command::new(env!("CARGO_BIN_EXE_podroute"))
         .args(["daemon", "--config"])
         .arg(&config_path)
-        .stderr(std::fs::File::create(&log).unwrap())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     Daemon {

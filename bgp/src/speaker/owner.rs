@@ -610,7 +610,7 @@ impl Owner {
                     self.routing.route_refresh(now, id, refresh);
                 }
                 Action::StateChanged { from, to } => {
-                    info!(neighbor = %address, %from, %to, "state changed");
+                    debug!(neighbor = %address, %from, %to, "state changed");
                 }
             }
         }
