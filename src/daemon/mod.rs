@@ -6,6 +6,7 @@
 //! every session with a Cease and exit.
 
 mod allocator;
+mod descriptors;
 pub(crate) mod logging;
 pub mod speaker_config;
 
@@ -273,6 +274,7 @@ pub fn run(config_path: &Path) -> ExitCode {
     };
     // Before any thread starts, the log writer's included.
     let one_arena = allocator::limit_arenas();
+    let descriptors = descriptors::reserve(&config);
     // Held until the daemon returns: dropping it writes the lines still queued.
     let _log_writer = match logging::init(&config.logging) {
         Ok(guard) => guard,
@@ -283,6 +285,18 @@ pub fn run(config_path: &Path) -> ExitCode {
     };
     if !one_arena {
         tracing::warn!("glibc refused M_ARENA_MAX=1; memory use may vary from run to run");
+    }
+    if descriptors.table == 0 {
+        tracing::warn!(
+            open_files_limit = descriptors.limit,
+            "could not grow the descriptor table at start; accepting sessions may pause while it grows"
+        );
+    } else {
+        tracing::debug!(
+            entries = descriptors.table,
+            open_files_limit = descriptors.limit,
+            "descriptor table grown at start"
+        );
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
