@@ -345,6 +345,7 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
     };
     let outputs = SpeakerOutputs {
         fib: kernel.is_some().then_some(fib_updates),
+        fib_applied: kernel.as_ref().map(kernel::KernelHandle::applied),
         converged: Some(converged),
     };
     if let Some(kernel) = kernel.clone() {

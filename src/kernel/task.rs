@@ -24,7 +24,7 @@ use std::sync::Arc;
 use bgp::rib::FibUpdate;
 use fib::{Fib, FibChange, FibError, FibFuture, KernelRoute, Notification};
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -97,9 +97,18 @@ enum Command {
 #[derive(Debug, Clone)]
 pub struct KernelHandle {
     commands: mpsc::Sender<Command>,
+    applied: watch::Receiver<u64>,
 }
 
 impl KernelHandle {
+    /// How many batches of route changes from the speaker the task has
+    /// received and carried out (written to the kernel, or failed and
+    /// queued for a retry); the speaker counts what it sent and can wait
+    /// for the kernel to catch up.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
     async fn send(&self, command: Command) -> Result<(), KernelStopped> {
         self.commands.send(command).await.map_err(|_| KernelStopped)
     }
@@ -151,6 +160,7 @@ pub fn spawn(
     updates: mpsc::UnboundedReceiver<Vec<FibUpdate>>,
 ) -> KernelHandle {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+    let (applied, applied_receiver) = watch::channel(0);
     let resolver = if kernel.routes.is_some() {
         Resolver::recursive(Vec::new(), settings.ownership)
     } else {
@@ -169,9 +179,14 @@ pub fn spawn(
         status_waiters: Vec::new(),
         stop: None,
         handles_dropped: false,
+        received: 0,
+        applied,
     };
     tokio::spawn(task.run());
-    KernelHandle { commands }
+    KernelHandle {
+        commands,
+        applied: applied_receiver,
+    }
 }
 
 /// What woke the idle task.
@@ -193,6 +208,10 @@ struct Task {
     status_waiters: Vec<oneshot::Sender<FibStatus>>,
     stop: Option<(bool, oneshot::Sender<ShutdownReport>)>,
     handles_dropped: bool,
+    /// Batches received from the speaker so far.
+    received: u64,
+    /// Batches carried out, published when nothing is left to do.
+    applied: watch::Sender<u64>,
 }
 
 /// The next message, or pending forever when there is no channel.
@@ -245,6 +264,7 @@ impl Task {
             if self.core.has_dirty() || !exhausted {
                 continue;
             }
+            self.applied.send_replace(self.received);
             for waiter in self.settled.drain(..) {
                 // A waiter that gave up is no concern of ours.
                 let _ = waiter.send(());
@@ -260,10 +280,12 @@ impl Task {
     fn drain(&mut self) -> bool {
         let mut exhausted = true;
         let core = &mut self.core;
-        let updates = self
-            .updates
-            .as_mut()
-            .map(|updates| drain_channel(updates, |batch| core.apply_updates(batch)));
+        let updates = self.updates.as_mut().map(|updates| {
+            drain_channel(updates, |batch| {
+                self.received += 1;
+                core.apply_updates(batch);
+            })
+        });
         match updates {
             Some(None) => {
                 info!("the speaker closed its route updates");
@@ -314,7 +336,10 @@ impl Task {
 
     fn wake(&mut self, wake: Wake) {
         match wake {
-            Wake::Update(Some(batch)) => self.core.apply_updates(batch),
+            Wake::Update(Some(batch)) => {
+                self.received += 1;
+                self.core.apply_updates(batch);
+            }
             Wake::Update(None) => {
                 info!("the speaker closed its route updates");
                 self.updates = None;

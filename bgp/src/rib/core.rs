@@ -78,7 +78,8 @@ pub(super) struct PeerState {
 
 /// How long changes made after a quiet window wait before going out: long
 /// enough for the other messages of the same event, already in the read
-/// buffer, to be processed ([`Rib::next_deadline`]).
+/// buffer, to be processed ([`Rib::next_deadline`]). The speaker ends the
+/// wait sooner ([`Rib::settle`]) once it has taken in what its readers had.
 pub(super) const SETTLE: Duration = Duration::from_millis(1);
 
 /// The routing information bases of one speaker (RFC 4271 §3.2).
@@ -98,6 +99,9 @@ pub struct Rib {
     /// A session went down: its withdrawals go out at the next poll,
     /// whatever the coalescing window says.
     pub(super) flush_now: bool,
+    /// The caller has taken in the rest of the event: changes made after a
+    /// quiet window need not wait for [`SETTLE`] (see [`Rib::settle`]).
+    pub(super) settled: bool,
     /// Peers to compare against the whole table; `true` adds End-of-RIB.
     pub(super) resync: BTreeMap<PeerId, bool>,
     /// Route refresh re-advertisements: (peer, family, enhanced).
@@ -126,6 +130,7 @@ impl Rib {
             dirty_since: None,
             last_flush: None,
             flush_now: false,
+            settled: false,
             resync: BTreeMap::new(),
             refresh: BTreeSet::new(),
             immediate_since: None,
@@ -427,6 +432,24 @@ impl Rib {
         self.flush_now && self.dirty_since.is_some()
     }
 
+    /// Changes made after a quiet window wait only for [`SETTLE`], the time
+    /// for the other messages of the same event to be taken in.
+    pub fn settling(&self) -> bool {
+        let (Some(since), false, false) = (self.dirty_since, self.flush_now, self.settled) else {
+            return false;
+        };
+        let window = self.settings.coalesce_window;
+        self.last_flush
+            .is_none_or(|flushed| since + SETTLE.min(window) >= flushed + window)
+    }
+
+    /// The caller has handled every message its readers had for it: changes
+    /// that only wait for [`SETTLE`] are due now. Changes inside a
+    /// coalescing window still wait for it to close.
+    pub fn settle(&mut self) {
+        self.settled = true;
+    }
+
     /// When the changed prefixes are due to go out. After a quiet window
     /// (nothing flushed for `coalesce_window`) they wait only [`SETTLE`], so
     /// that the messages of one event (a withdrawal in several UPDATEs, one
@@ -440,7 +463,12 @@ impl Rib {
             return Some(since);
         }
         let window = self.settings.coalesce_window;
-        let settled = since + SETTLE.min(window);
+        let settle = if self.settled {
+            Duration::ZERO
+        } else {
+            SETTLE.min(window)
+        };
+        let settled = since + settle;
         Some(match self.last_flush {
             Some(flushed) => settled.max(flushed + window),
             None => settled,

@@ -89,6 +89,7 @@ impl Rib {
             self.dirty_since = None;
             self.last_flush = Some(now);
             self.flush_now = false;
+            self.settled = false;
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
             out.extend(self.generate(&prefixes, &peers));
         }

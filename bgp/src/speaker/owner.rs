@@ -33,16 +33,25 @@ use crate::wire::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 /// and timers wait for a few milliseconds at most.
 const MAX_DRAINED: usize = 256;
 
-/// Times the owner steps aside, once a lost session's withdrawals wait, for
-/// the runtime to poll the sockets (tokio runs a yielded task again only
-/// after that) and for other readers to report their own losses, before it
-/// flushes. Sessions lost together (a switch, a node, fifty clients that
-/// flap at once) are then withdrawn in one flush, a few UPDATEs per
-/// neighbor, instead of one flush and one write per neighbor per loss,
-/// which kept the workers writing while the readers of the other lost
-/// sockets waited their turn; a single loss costs two trips through the
-/// run queue.
-const LOSS_YIELDS: usize = 2;
+/// Times the owner steps aside, once a lost session's withdrawals wait or
+/// an UPDATE's changes wait for the rest of their event, for the runtime to
+/// poll the sockets (tokio runs a yielded task again only after that) and
+/// for the readers to report what they have, before it flushes. Sessions
+/// lost together (a switch, a node, fifty clients that flap at once) are
+/// then withdrawn in one flush, a few UPDATEs per neighbor, instead of one
+/// flush and one write per neighbor per loss, which kept the workers
+/// writing while the readers of the other lost sockets waited their turn;
+/// and the IPv4 and IPv6 UPDATEs of one withdrawal leave together without
+/// the fixed millisecond the RIB would otherwise wait for the second
+/// ([`crate::rib::Rib::settle`]). Either costs two trips through the run
+/// queue.
+const GATHER_YIELDS: usize = 2;
+
+/// Forwarding changes of one event few enough to wait for (a neighbor's
+/// handful of prefixes; a full table is not held for).
+const KERNEL_FIRST_CHANGES: usize = 64;
+/// The longest the UPDATEs of such an event wait for the kernel task.
+const KERNEL_FIRST: Duration = Duration::from_millis(2);
 
 /// Cease subcode 3, Peer De-configured (RFC 4486 §4).
 const PEER_DECONFIGURED: u8 = 3;
@@ -163,6 +172,9 @@ pub enum SoftDirection {
 pub struct SpeakerOutputs {
     /// Forwarding changes for the kernel, in batches.
     pub fib: Option<mpsc::UnboundedSender<Vec<FibUpdate>>>,
+    /// How many of the batches sent on `fib` the kernel task has carried
+    /// out (see `Owner::gather_event`).
+    pub fib_applied: Option<tokio::sync::watch::Receiver<u64>>,
     /// Fired once, when every configured neighbor that is not shut down is
     /// Established and has sent End-of-RIB for each of its families: the
     /// moment to sweep routes left over from before a restart.
@@ -198,6 +210,8 @@ pub(super) struct Owner {
     update_pending_since: Option<Instant>,
     /// Time from an UPDATE's arrival to the re-advertisement it caused.
     propagation: super::status::LatencyHistogram,
+    /// Batches of forwarding changes sent to the kernel task so far.
+    fib_batches_sent: u64,
     connection_events: mpsc::Sender<ConnectionEvent>,
     connect_outcomes: mpsc::Sender<ConnectOutcome>,
 }
@@ -228,6 +242,7 @@ impl Owner {
             outputs,
             update_pending_since: None,
             propagation: super::status::LatencyHistogram::for_propagation(),
+            fib_batches_sent: 0,
             deferral: config
                 .restarting
                 .map(|time| (Instant::now(), Instant::now() + time)),
@@ -285,6 +300,8 @@ impl Owner {
                     held = self.drain_connection_events(&mut inboxes.connection_events);
                     if held.is_none() && self.routing.lost_session_pending() {
                         held = self.gather_losses(&mut inboxes.connection_events).await;
+                    } else if held.is_none() && self.routing.settling() {
+                        held = self.gather_event(&mut inboxes.connection_events).await;
                     }
                 }
                 Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
@@ -325,7 +342,7 @@ impl Owner {
     }
 
     /// A lost session's withdrawals wait: the kernel is told at once, and
-    /// the owner steps aside [`LOSS_YIELDS`] times to take in the losses
+    /// the owner steps aside [`GATHER_YIELDS`] times to take in the losses
     /// the other readers report meanwhile, so that they are flushed
     /// together. Returns an event handed back as by
     /// [`Owner::drain_connection_events`].
@@ -334,7 +351,7 @@ impl Owner {
         events: &mut mpsc::Receiver<ConnectionEvent>,
     ) -> Option<ConnectionEvent> {
         self.send_fib_changes();
-        for _ in 0..LOSS_YIELDS {
+        for _ in 0..GATHER_YIELDS {
             tokio::task::yield_now().await;
             let held = self.drain_connection_events(events);
             if held.is_some() {
@@ -342,6 +359,44 @@ impl Owner {
             }
         }
         None
+    }
+
+    /// An UPDATE's changes wait for the other messages of their event (the
+    /// same withdrawal's other family, say): the kernel is told at once, and
+    /// the owner steps aside [`GATHER_YIELDS`] times to take in what the
+    /// readers report, then lets the UPDATEs go at the next flush instead
+    /// of after the RIB's fixed settling time. A few forwarding changes are
+    /// given up to [`KERNEL_FIRST`] to reach the kernel before the UPDATEs
+    /// leave, as a single-threaded daemon does by construction: writing the
+    /// UPDATEs to every neighbor on both runtime workers meanwhile delayed
+    /// the kernel's change by half a millisecond or more. Returns an event
+    /// handed back as by [`Owner::drain_connection_events`] (a loss taken
+    /// in meanwhile).
+    async fn gather_event(
+        &mut self,
+        events: &mut mpsc::Receiver<ConnectionEvent>,
+    ) -> Option<ConnectionEvent> {
+        let changes = self.send_fib_changes();
+        let mut held = None;
+        for _ in 0..GATHER_YIELDS {
+            tokio::task::yield_now().await;
+            held = self.drain_connection_events(events);
+            if held.is_some() {
+                break;
+            }
+        }
+        if (1..=KERNEL_FIRST_CHANGES).contains(&changes) {
+            let sent = self.fib_batches_sent;
+            if let Some(applied) = self.outputs.fib_applied.as_mut() {
+                let _ = tokio::time::timeout(
+                    KERNEL_FIRST,
+                    applied.wait_for(|applied| *applied >= sent),
+                )
+                .await;
+            }
+        }
+        self.routing.settle();
+        held
     }
 
     /// Ends the selection deferral of a restart (RFC 4724 §4.1) once every
@@ -876,14 +931,19 @@ impl Owner {
         }
     }
 
-    /// Hands the forwarding changes made so far to the kernel task.
-    fn send_fib_changes(&mut self) {
+    /// Hands the forwarding changes made so far to the kernel task;
+    /// returns how many there were.
+    fn send_fib_changes(&mut self) -> usize {
         let changes = self.routing.poll_fib_changes();
-        if !changes.is_empty() {
+        let count = changes.len();
+        if count > 0 {
             if let Some(fib) = &self.outputs.fib {
-                let _ = fib.send(changes);
+                if fib.send(changes).is_ok() {
+                    self.fib_batches_sent += 1;
+                }
             }
         }
+        count
     }
 
     fn address_of(&self, id: NeighborId) -> Option<IpAddr> {

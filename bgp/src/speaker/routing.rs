@@ -109,6 +109,16 @@ impl Routing {
         self.rib.lost_session_pending()
     }
 
+    /// Changes wait only for the rest of their event ([`Rib::settling`]).
+    pub fn settling(&self) -> bool {
+        self.rib.settling()
+    }
+
+    /// The rest of the event is in: settling changes are due ([`Rib::settle`]).
+    pub fn settle(&mut self) {
+        self.rib.settle();
+    }
+
     /// When the RIB or a stale timer next needs the owner's attention.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.rib

@@ -61,6 +61,32 @@ async fn one_batch_of_updates_to_one_prefix_is_one_operation() {
 }
 
 #[tokio::test]
+async fn the_applied_count_follows_the_batches_once_they_are_in_the_kernel() {
+    let running = start(settings(&[]), Arc::new(MemoryFib::new()));
+    let mut applied = running.handle.applied();
+    running.handle.settled().await.unwrap();
+    assert_eq!(*applied.borrow_and_update(), 0, "nothing received yet");
+    running
+        .updates
+        .send(vec![update("198.19.1.0/24", &["198.18.0.1"])])
+        .unwrap();
+    running
+        .updates
+        .send(vec![update("198.19.2.0/24", &["198.18.0.2"])])
+        .unwrap();
+    let count = *applied.wait_for(|count| *count >= 2).await.unwrap();
+    assert_eq!(count, 2);
+    // Counted once carried out: both routes are in the kernel by then.
+    assert_eq!(
+        running.fib.snapshot(),
+        vec![
+            unicast("198.19.1.0/24", &["198.18.0.1"]),
+            unicast("198.19.2.0/24", &["198.18.0.2"]),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn end_of_rib_through_the_handle_sweeps_stale_routes() {
     let fib = Arc::new(MemoryFib::new());
     fib.apply(vec![

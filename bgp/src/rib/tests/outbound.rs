@@ -157,6 +157,50 @@ fn split_horizon_inside_a_group_gives_the_source_its_own_batch() {
 }
 
 #[test]
+fn a_settled_event_goes_out_at_once_but_a_window_still_holds_what_follows() {
+    let t = now();
+    let mut settings = settings();
+    settings.coalesce_window = Duration::from_secs(1);
+    let mut rib = Rib::new(settings);
+    let source = ebgp_source(&mut rib);
+    rib.peer_up(t, PeerId(1), peer(1, Kind::NonClient));
+    rib.poll_outbound(t);
+    assert!(!rib.settling(), "nothing changed");
+    rib.receive_update(
+        t,
+        source,
+        announce(&["198.19.0.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    assert!(rib.settling());
+    rib.receive_update(t, source, withdraw(&["198.19.9.0/24"]));
+    // The speaker has taken in the rest of the event: no settling time.
+    rib.settle();
+    assert!(!rib.settling());
+    assert_eq!(rib.next_deadline(), Some(t));
+    let out = rib.poll_outbound(t);
+    assert_eq!(announced_to(&out, PeerId(1)), [net("198.19.0.0/24")]);
+    // What follows inside the window is not settling; settling it anyway
+    // does not open the window early.
+    let soon = t + Duration::from_millis(2);
+    rib.receive_update(
+        soon,
+        source,
+        announce(&["198.19.1.0/24"], attributes(&[64650]), "198.18.1.50"),
+    );
+    assert!(!rib.settling(), "inside the window");
+    rib.settle();
+    assert_eq!(rib.next_deadline(), Some(t + Duration::from_secs(1)));
+    assert!(rib.poll_outbound(soon).is_empty());
+    // After the flush the next quiet change waits for SETTLE again.
+    let out = rib.poll_outbound(t + Duration::from_secs(1));
+    assert_eq!(announced_to(&out, PeerId(1)), [net("198.19.1.0/24")]);
+    let later = t + Duration::from_secs(5);
+    rib.receive_update(later, source, withdraw(&["198.19.1.0/24"]));
+    assert!(rib.settling());
+    assert_eq!(rib.next_deadline(), Some(later + Duration::from_millis(1)));
+}
+
+#[test]
 fn changes_inside_the_coalescing_window_go_out_once_as_the_latest_state() {
     let t = now();
     let mut settings = settings();
