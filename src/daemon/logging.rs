@@ -13,9 +13,9 @@
 //! pipe whose reader stalls blocks outright), and the task that owns the
 //! sessions must not wait for it: fifty sessions lost and re-established
 //! log a few hundred lines, which written in place held the owner for
-//! milliseconds while withdrawals waited. The
-//! queue is bounded; when it is full lines are dropped, counted, and the
-//! count served as `podroute_log_lines_dropped_total`.
+//! milliseconds while withdrawals waited. The queue is bounded; when it is
+//! full lines are dropped, counted, and the count served as
+//! `podroute_log_lines_dropped_total`.
 
 use config::{LogFormat, Logging};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};

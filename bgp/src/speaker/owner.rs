@@ -298,10 +298,12 @@ impl Owner {
                 Some(event) = inboxes.connection_events.recv() => {
                     self.connection_event(Instant::now(), event);
                     held = self.drain_connection_events(&mut inboxes.connection_events);
-                    if held.is_none() && self.routing.lost_session_pending() {
-                        held = self.gather_losses(&mut inboxes.connection_events).await;
-                    } else if held.is_none() && self.routing.settling() {
-                        held = self.gather_event(&mut inboxes.connection_events).await;
+                    if held.is_none() {
+                        if self.routing.lost_session_pending() {
+                            (_, held) = self.gather(&mut inboxes.connection_events).await;
+                        } else if self.routing.settling() {
+                            held = self.gather_event(&mut inboxes.connection_events).await;
+                        }
                     }
                 }
                 Some(outcome) = inboxes.connect_outcomes.recv() => self.connect_outcome(Instant::now(), outcome),
@@ -341,50 +343,42 @@ impl Owner {
         None
     }
 
-    /// A lost session's withdrawals wait: the kernel is told at once, and
-    /// the owner steps aside [`GATHER_YIELDS`] times to take in the losses
-    /// the other readers report meanwhile, so that they are flushed
-    /// together. Returns an event handed back as by
-    /// [`Owner::drain_connection_events`].
-    async fn gather_losses(
+    /// Changes wait to go out (a lost session's withdrawals, or an UPDATE's
+    /// changes waiting for the rest of their event): the kernel is told at
+    /// once, and the owner steps aside [`GATHER_YIELDS`] times to take in
+    /// what the other readers report meanwhile (more losses, the event's
+    /// other messages), so that they are flushed together. Returns how many
+    /// forwarding changes the kernel was sent, and an event handed back as
+    /// by [`Owner::drain_connection_events`].
+    async fn gather(
         &mut self,
         events: &mut mpsc::Receiver<ConnectionEvent>,
-    ) -> Option<ConnectionEvent> {
-        self.send_fib_changes();
+    ) -> (usize, Option<ConnectionEvent>) {
+        let changes = self.send_fib_changes();
         for _ in 0..GATHER_YIELDS {
             tokio::task::yield_now().await;
             let held = self.drain_connection_events(events);
             if held.is_some() {
-                return held;
+                return (changes, held);
             }
         }
-        None
+        (changes, None)
     }
 
     /// An UPDATE's changes wait for the other messages of their event (the
-    /// same withdrawal's other family, say): the kernel is told at once, and
-    /// the owner steps aside [`GATHER_YIELDS`] times to take in what the
-    /// readers report, then lets the UPDATEs go at the next flush instead
-    /// of after the RIB's fixed settling time. A few forwarding changes are
-    /// given up to [`KERNEL_FIRST`] to reach the kernel before the UPDATEs
-    /// leave, as a single-threaded daemon does by construction: writing the
-    /// UPDATEs to every neighbor on both runtime workers meanwhile delayed
-    /// the kernel's change by half a millisecond or more. Returns an event
-    /// handed back as by [`Owner::drain_connection_events`] (a loss taken
-    /// in meanwhile).
+    /// same withdrawal's other family, say): after [`Owner::gather`] they
+    /// go at the next flush instead of after the RIB's fixed settling time.
+    /// A few forwarding changes are given up to [`KERNEL_FIRST`] to reach
+    /// the kernel before the UPDATEs leave, as a single-threaded daemon does
+    /// by construction: writing the UPDATEs to every neighbor on both
+    /// runtime workers meanwhile delayed the kernel's change by half a
+    /// millisecond or more. Returns an event handed back as by
+    /// [`Owner::drain_connection_events`] (a loss taken in meanwhile).
     async fn gather_event(
         &mut self,
         events: &mut mpsc::Receiver<ConnectionEvent>,
     ) -> Option<ConnectionEvent> {
-        let changes = self.send_fib_changes();
-        let mut held = None;
-        for _ in 0..GATHER_YIELDS {
-            tokio::task::yield_now().await;
-            held = self.drain_connection_events(events);
-            if held.is_some() {
-                break;
-            }
-        }
+        let (changes, held) = self.gather(events).await;
         if (1..=KERNEL_FIRST_CHANGES).contains(&changes) {
             let sent = self.fib_batches_sent;
             if let Some(applied) = self.outputs.fib_applied.as_mut() {
