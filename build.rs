@@ -5,6 +5,9 @@
 use std::process::Command;
 
 fn main() {
+    // Set by scripts/build-static with the ordering file that lays the
+    // start-up code out between two markers (src/daemon/startup_code.rs).
+    println!("cargo:rustc-check-cfg=cfg(podroute_code_tiers)");
     // Rebuilt when HEAD moves or the index changes (a commit or `git add`).
     for path in [".git/HEAD", ".git/index", ".git/refs/heads"] {
         println!("cargo:rerun-if-changed={path}");

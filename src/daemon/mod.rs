@@ -9,6 +9,7 @@ mod allocator;
 mod descriptors;
 pub(crate) mod logging;
 pub mod speaker_config;
+mod startup_code;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -113,6 +114,13 @@ impl Daemon {
     /// Re-reads the configuration file and applies what changed, resetting
     /// only sessions whose own settings changed. Returns one line per change.
     pub async fn reload(&self) -> Result<Vec<String>, ReloadError> {
+        let outcome = self.apply_reload().await;
+        // Loading and validating ran start-up code again, whatever the outcome.
+        release_startup_code_soon();
+        outcome
+    }
+
+    async fn apply_reload(&self) -> Result<Vec<String>, ReloadError> {
         let new = config::load(&self.config_path).map_err(|errors| {
             ReloadError::Invalid(errors.errors.iter().map(ToString::to_string).collect())
         })?;
@@ -256,6 +264,29 @@ async fn restarted_with_routes(
     (!families.is_empty()).then_some(families)
 }
 
+/// Drops what only starting needed from memory, once the daemon is up and
+/// again after a reload has run parts of it: the start-up tier of code
+/// (see [`startup_code`]) and the heap pages its allocations left free.
+fn release_startup_code() {
+    let released = startup_code::release();
+    let trimmed = allocator::trim();
+    tracing::debug!(
+        code_kib = released / 1024,
+        heap_trimmed = trimmed,
+        "start-up code and free heap pages released from memory"
+    );
+}
+
+/// Releases the start-up code once what started (or reloaded) has settled:
+/// the tasks spawned at the start and the reply to a reload still run some
+/// of it for a moment.
+fn release_startup_code_soon() {
+    tokio::spawn(async {
+        tokio::time::sleep(startup_code::settle()).await;
+        release_startup_code();
+    });
+}
+
 /// Runs the daemon until it is told to stop; returns the exit status.
 pub fn run(config_path: &Path) -> ExitCode {
     let config = match config::load(config_path) {
@@ -272,6 +303,11 @@ pub fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Reading the command line and the configuration is the largest part
+    // of the start's code and heap; released now, before the runtime, the
+    // netlink dumps and the listeners fault in theirs, it does not add to
+    // the start's peak (released again once the daemon is up).
+    release_startup_code();
     // Before any thread starts, the log writer's included.
     let one_arena = allocator::limit_arenas();
     let descriptors = descriptors::reserve(&config);
@@ -394,6 +430,10 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         signal(SignalKind::terminate()).map_err(|error| format!("SIGTERM handler: {error}"))?;
     let mut interrupt =
         signal(SignalKind::interrupt()).map_err(|error| format!("SIGINT handler: {error}"))?;
+    // The tasks spawned above (the speaker's listeners, the API's and
+    // metrics' routers) still run start-up code for a moment: release once
+    // they are done rather than have them fault it back in.
+    release_startup_code_soon();
     loop {
         tokio::select! {
             _ = hangup.recv() => match daemon.reload().await {
