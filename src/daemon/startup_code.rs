@@ -10,9 +10,11 @@
 //! kernel frees its `__init` sections after boot. The pages are clean and
 //! file-backed, so nothing is lost: should any of that code run again (a
 //! reload parses the configuration again) the page faults back in from the
-//! executable, and [`release`] runs again after a reload.
+//! executable, and [`release`] runs again after a reload. The executable's
+//! read-only data (its strings, tables and unwinding data) is released the
+//! same way, in every build.
 //!
-//! The markers and the release are compiled only with `--cfg
+//! The markers and the code's release are compiled only with `--cfg
 //! podroute_code_tiers`, which `scripts/build-static` passes together with
 //! the ordering file; elsewhere the markers would lie wherever the linker
 //! put them and the range between them would mean nothing.
@@ -65,13 +67,11 @@ fn settle_from(value: Option<&str>) -> Duration {
 }
 
 /// Bytes of one page, the unit `madvise` works in.
-#[cfg_attr(not(podroute_code_tiers), allow(dead_code))]
 const PAGE: usize = 4096;
 
 /// The whole pages inside `begin..end`: the first page boundary at or after
 /// `begin` and the last at or before `end`; `None` when no whole page lies
 /// between them (or the markers are out of order).
-#[cfg_attr(not(podroute_code_tiers), allow(dead_code))]
 pub fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
     let first = begin.checked_add(PAGE - 1)? / PAGE * PAGE;
     let last = end / PAGE * PAGE;
@@ -79,31 +79,125 @@ pub fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
     Some((first, length))
 }
 
-/// Releases the start-up tier's pages from the process's resident set;
-/// returns how many bytes it asked the kernel to drop (0 in a build without
-/// the tier, or when the kernel refused).
+/// Releases the start-up tier's pages and the executable's read-only data
+/// from the process's resident set; returns how many bytes it asked the
+/// kernel to drop.
 pub fn release() -> usize {
-    #[cfg(podroute_code_tiers)]
-    {
-        let begin = podroute_startup_code_begin as *const () as usize;
-        let end = podroute_startup_code_end as *const () as usize;
+    let mut released = 0;
+    for (begin, end) in releasable_ranges() {
         let Some((start, length)) = whole_pages(begin, end) else {
-            return 0;
+            continue;
         };
-        // SAFETY: the range is whole pages of this executable's own text
-        // mapping (between two of its functions), private and file-backed,
-        // never written: MADV_DONTNEED only drops the page-table entries,
-        // and the next execution of any of it faults the same bytes back
-        // in from the file. No Rust object lives there.
+        // SAFETY: the range is whole pages of one of this executable's own
+        // mappings that are private, file-backed and never written (code
+        // between two of its functions, or a segment mapped read-only):
+        // MADV_DONTNEED only drops the page-table entries, and the next
+        // access to any of it faults the same bytes back in from the file.
         #[allow(unsafe_code)]
         let outcome =
             unsafe { libc::madvise(start as *mut libc::c_void, length, libc::MADV_DONTNEED) };
-        if outcome == 0 { length } else { 0 }
+        if outcome == 0 {
+            released += length;
+        }
     }
-    #[cfg(not(podroute_code_tiers))]
-    {
-        0
+    released
+}
+
+/// What [`release`] hands back, as `(begin, end)` addresses: the start-up
+/// tier of code (with `--cfg podroute_code_tiers`) and the executable's
+/// read-only segments. Read-only data has no tiers (most of it is nameless
+/// constants the linker cannot order): strings, tables and unwinding data
+/// that the start read in, among them the command line's help and the
+/// configuration's error messages. Dropped whole, only what the running
+/// daemon reads comes back.
+fn releasable_ranges() -> Vec<(usize, usize)> {
+    let ranges = read_only_segments();
+    #[cfg(podroute_code_tiers)]
+    let ranges = {
+        let mut ranges = ranges;
+        ranges.push((
+            podroute_startup_code_begin as *const () as usize,
+            podroute_startup_code_end as *const () as usize,
+        ));
+        ranges
+    };
+    ranges
+}
+
+/// The executable's loadable segments that are neither writable nor
+/// executable.
+fn read_only_segments() -> Vec<(usize, usize)> {
+    loadable_segments()
+        .into_iter()
+        .filter(|(flags, _, _)| flags & (PF_W | PF_X) == 0)
+        .map(|(_, begin, end)| (begin, end))
+        .collect()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const PF_W: u32 = libc::PF_W;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const PF_X: u32 = libc::PF_X;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+const PF_W: u32 = 2;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+const PF_X: u32 = 1;
+
+/// The executable's loadable segments as `(flags, begin, end)`, from its
+/// program headers (`dl_iterate_phdr`, whose first object is the
+/// executable itself).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn loadable_segments() -> Vec<(u32, usize, usize)> {
+    /// Called by `dl_iterate_phdr` for the executable; returns 1 to stop
+    /// before the shared objects (their pages are not ours alone).
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn executable(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: glibc passes a valid dl_phdr_info for the duration of the
+        // call, and `data` is the Vec that loadable_segments lent it.
+        let (info, segments) = unsafe { (&*info, &mut *data.cast::<Vec<(u32, usize, usize)>>()) };
+        if info.dlpi_phdr.is_null() {
+            return 1;
+        }
+        // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
+        let headers =
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+        let base = usize::try_from(info.dlpi_addr).unwrap_or(0);
+        for header in headers {
+            if header.p_type != libc::PT_LOAD {
+                continue;
+            }
+            let (Ok(address), Ok(size)) = (
+                usize::try_from(header.p_vaddr),
+                usize::try_from(header.p_memsz),
+            ) else {
+                continue;
+            };
+            let begin = base.saturating_add(address);
+            segments.push((header.p_flags, begin, begin.saturating_add(size)));
+        }
+        1
     }
+    let mut segments: Vec<(u32, usize, usize)> = Vec::new();
+    // SAFETY: the callback only reads what glibc hands it and writes to
+    // `segments`, which outlives the call.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(executable),
+            std::ptr::from_mut(&mut segments).cast::<libc::c_void>(),
+        );
+    }
+    segments
+}
+
+/// Nothing outside glibc on Linux.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn loadable_segments() -> Vec<(u32, usize, usize)> {
+    Vec::new()
 }
 
 #[cfg(test)]
@@ -128,15 +222,22 @@ mod tests {
     }
 
     #[test]
-    fn a_build_without_the_tier_releases_nothing_and_one_with_it_keeps_running() {
-        let released = release();
-        if cfg!(podroute_code_tiers) {
-            // The code of this very test may have been in the range: it
-            // must fault back in and go on.
-            assert_eq!(released % PAGE, 0);
-        } else {
-            assert_eq!(released, 0);
-        }
-        assert_eq!(whole_pages(0, PAGE), Some((0, PAGE)));
+    fn the_read_only_data_is_released_and_still_reads_the_same() {
+        static TABLE: [u8; 3 * PAGE] = [0x5a; 3 * PAGE];
+        let segments = read_only_segments();
+        let address = TABLE.as_ptr() as usize;
+        assert!(
+            segments
+                .iter()
+                .any(|(begin, end)| (*begin..*end).contains(&address)),
+            "a constant table lies in a read-only segment: {segments:x?}"
+        );
+        let before: u64 = TABLE.iter().map(|byte| u64::from(*byte)).sum();
+        assert!(release() >= PAGE);
+        let after: u64 = std::hint::black_box(&TABLE)
+            .iter()
+            .map(|byte| u64::from(*byte))
+            .sum();
+        assert_eq!(before, after);
     }
 }
