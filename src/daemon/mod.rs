@@ -268,12 +268,14 @@ async fn restarted_with_routes(
 /// again after a reload has run parts of it: the start-up tier of code
 /// (see [`startup_code`]) and the heap pages its allocations left free.
 fn release_startup_code() {
+    let started = Instant::now();
     let released = startup_code::release();
     let trimmed = allocator::trim();
     tracing::debug!(
-        code_kib = released / 1024,
+        released_kib = released / 1024,
         heap_trimmed = trimmed,
-        "start-up code and free heap pages released from memory"
+        took_us = started.elapsed().as_micros(),
+        "start-up code, read-only data and free heap pages released from memory"
     );
 }
 
