@@ -404,6 +404,10 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         );
         speaker_config::mark_restarting(&mut speaker_settings, &config, &kept);
     }
+    // Peers connect as soon as the speaker listens: what the start ran so
+    // far (the runtime, logging, the netlink dumps) leaves before their
+    // sessions come up.
+    release_startup_code();
     let (speaker, speaker_task) =
         bgp::speaker::spawn(speaker_settings, outputs).map_err(|error| error.to_string())?;
     info!(

@@ -66,6 +66,17 @@ fn settle_from(value: Option<&str>) -> Duration {
         .map_or(SETTLE, Duration::from_millis)
 }
 
+/// Called first by every [`release`] and otherwise empty:
+/// `scripts/symbol-order` has callgrind dump what ran before each call
+/// (`--dump-before`), which tells the start's phases apart.
+#[cfg(podroute_code_tiers)]
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn podroute_release_point() {
+    std::hint::black_box(());
+}
+
 /// Bytes of one page, the unit `madvise` works in.
 const PAGE: usize = 4096;
 
@@ -83,6 +94,8 @@ pub fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
 /// from the process's resident set; returns how many bytes it asked the
 /// kernel to drop.
 pub fn release() -> usize {
+    #[cfg(podroute_code_tiers)]
+    podroute_release_point();
     let mut released = 0;
     for (begin, end) in releasable_ranges() {
         let Some((start, length)) = whole_pages(begin, end) else {
