@@ -264,9 +264,11 @@ async fn restarted_with_routes(
     (!families.is_empty()).then_some(families)
 }
 
-/// Drops what only starting needed from memory, once the daemon is up and
-/// again after a reload has run parts of it: the start-up tier of code
-/// (see [`startup_code`]) and the heap pages its allocations left free.
+/// Drops what only starting needed from memory: the start-up tier of code
+/// and the executable's read-only data (see [`startup_code`]), and the heap
+/// pages the start's allocations left free. Called after the configuration
+/// is read, before the speaker listens, and (through
+/// [`release_startup_code_soon`]) once the daemon is up and after reloads.
 fn release_startup_code() {
     let started = Instant::now();
     let released = startup_code::release();

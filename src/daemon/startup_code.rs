@@ -4,9 +4,11 @@
 //! the runtime, the HTTP routers and the first netlink dumps run once, and
 //! in the static build (`scripts/build-static`) that code is laid out in a
 //! tier of its own, between two marker functions, by
-//! `packaging/daemon.order` (see `scripts/symbol-order`). Once the daemon
-//! is up, [`release`] tells the kernel the process no longer needs those
-//! pages (`madvise(MADV_DONTNEED)`): they leave its resident set, as a
+//! `packaging/daemon.order` (see `scripts/symbol-order`). While the daemon
+//! starts (once it has read its configuration, and again before its
+//! speaker listens) and once it is up, [`release`] tells the kernel the
+//! process no longer needs those pages (`madvise(MADV_DONTNEED)`): they
+//! leave its resident set, as a
 //! kernel frees its `__init` sections after boot. The pages are clean and
 //! file-backed, so nothing is lost: should any of that code run again (a
 //! reload parses the configuration again) the page faults back in from the
@@ -83,7 +85,7 @@ const PAGE: usize = 4096;
 /// The whole pages inside `begin..end`: the first page boundary at or after
 /// `begin` and the last at or before `end`; `None` when no whole page lies
 /// between them (or the markers are out of order).
-pub fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
+fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
     let first = begin.checked_add(PAGE - 1)? / PAGE * PAGE;
     let last = end / PAGE * PAGE;
     let length = last.checked_sub(first).filter(|length| *length > 0)?;
