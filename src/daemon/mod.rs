@@ -2,12 +2,14 @@
 //!
 //! Start-up reads and validates the configuration (refusing to start on any
 //! error), starts logging, the BGP speaker and the control API, then waits
-//! for signals: SIGHUP reloads the configuration, SIGTERM and SIGINT stop
-//! every session with a Cease and exit.
+//! for signals (read from a signalfd, see [`signals`]): SIGHUP reloads the
+//! configuration, SIGTERM and SIGINT stop every session with a Cease and
+//! exit.
 
 mod allocator;
 mod descriptors;
 pub(crate) mod logging;
+mod signals;
 pub mod speaker_config;
 mod startup_code;
 
@@ -19,7 +21,6 @@ use std::time::Instant;
 use bgp::speaker::{SpeakerHandle, SpeakerOutputs};
 use config::{Config, Effect};
 use fib::{NetlinkFib, NetlinkFibConfig};
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::api;
@@ -293,6 +294,15 @@ fn release_startup_code_soon() {
 
 /// Runs the daemon until it is told to stop; returns the exit status.
 pub fn run(config_path: &Path) -> ExitCode {
+    // First, while this is the only thread: every thread started later
+    // inherits the mask.
+    let blocked_signals = match signals::block() {
+        Ok(blocked) => blocked,
+        Err(error) => {
+            eprintln!("podroute: cannot block SIGHUP, SIGTERM and SIGINT for a signalfd: {error}");
+            return ExitCode::from(1);
+        }
+    };
     let config = match config::load(config_path) {
         Ok(config) => config,
         Err(errors) => {
@@ -348,7 +358,7 @@ pub fn run(config_path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(config_path, config)) {
+    match runtime.block_on(serve(config_path, config, blocked_signals)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             error!("{message}");
@@ -358,7 +368,11 @@ pub fn run(config_path: &Path) -> ExitCode {
     }
 }
 
-async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
+async fn serve(
+    config_path: &Path,
+    config: Config,
+    blocked_signals: signals::Blocked,
+) -> Result<(), String> {
     // Bound first: a taken metrics port stops the start before anything
     // else (the control socket file included) exists.
     let metrics_listener = match config.api.metrics {
@@ -432,26 +446,34 @@ async fn serve(config_path: &Path, config: Config) -> Result<(), String> {
         tokio::spawn(crate::metrics::serve(metrics_listener, Arc::clone(&daemon)));
     }
 
-    let mut hangup =
-        signal(SignalKind::hangup()).map_err(|error| format!("SIGHUP handler: {error}"))?;
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|error| format!("SIGTERM handler: {error}"))?;
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|error| format!("SIGINT handler: {error}"))?;
+    let mut signals = signals::Signals::new(blocked_signals)
+        .map_err(|error| format!("signalfd: cannot register with the runtime: {error}"))?;
     // The tasks spawned above (the speaker's listeners, the API's and
     // metrics' routers) still run start-up code for a moment: release once
     // they are done rather than have them fault it back in.
     release_startup_code_soon();
     loop {
-        tokio::select! {
-            _ = hangup.recv() => match daemon.reload().await {
-                Ok(changes) => info!(changes = changes.len(), "configuration reloaded: {}", changes.join("; ")),
-                Err(ReloadError::Invalid(errors)) => warn!("reload refused, the old configuration keeps running: {}", errors.join("; ")),
-                Err(ReloadError::NeedsRestart(keys)) => warn!("reload refused: {} need a restart", keys.join(", ")),
-                Err(ReloadError::Stopped) => return Err("the BGP speaker stopped".into()),
-            },
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
+        let request = signals
+            .next()
+            .await
+            .map_err(|error| format!("signalfd: {error}"))?;
+        if request == signals::Request::Stop {
+            break;
+        }
+        match daemon.reload().await {
+            Ok(changes) => info!(
+                changes = changes.len(),
+                "configuration reloaded: {}",
+                changes.join("; ")
+            ),
+            Err(ReloadError::Invalid(errors)) => warn!(
+                "reload refused, the old configuration keeps running: {}",
+                errors.join("; ")
+            ),
+            Err(ReloadError::NeedsRestart(keys)) => {
+                warn!("reload refused: {} need a restart", keys.join(", "))
+            }
+            Err(ReloadError::Stopped) => return Err("the BGP speaker stopped".into()),
         }
     }
     let graceful = {
