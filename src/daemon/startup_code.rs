@@ -92,9 +92,9 @@ fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
     Some((first, length))
 }
 
-/// Releases the start-up tier's pages and the executable's read-only data
-/// from the process's resident set; returns how many bytes it asked the
-/// kernel to drop.
+/// Releases the start-up tier's pages, the executable's read-only data and,
+/// on the main thread, its stack below the caller from the process's
+/// resident set; returns how many bytes it asked the kernel to drop.
 pub fn release() -> usize {
     #[cfg(podroute_code_tiers)]
     podroute_release_point();
@@ -115,7 +115,61 @@ pub fn release() -> usize {
             released += length;
         }
     }
-    released
+    released + release_main_stack_below_caller()
+}
+
+/// Drops the main thread's stack pages below the caller's frame, when it is
+/// the main thread calling: reading the configuration (the parser and the
+/// deserialisers recurse) takes the stack some 50 KiB deep once, and the
+/// pages stay resident after it returns, though nothing lives there any
+/// more. Returns how many bytes it asked the kernel to drop.
+#[inline(never)]
+fn release_main_stack_below_caller() -> usize {
+    let frame = std::hint::black_box(0u8);
+    let frame = std::ptr::from_ref(&frame) as usize;
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return 0;
+    };
+    let Some((start, end)) = maps.lines().find_map(stack_mapping) else {
+        return 0;
+    };
+    let Some((first, length)) = stack_below(start, end, frame) else {
+        return 0;
+    };
+    // SAFETY: the range is whole pages of the main thread's own stack
+    // mapping, at least a page below the frame of the function running
+    // now, which is the main thread's deepest live frame: the stack grows
+    // down, so nothing below it is in use (the x86-64 red zone is 128
+    // bytes). Dropped anonymous pages read back as zeroes when the stack
+    // next grows into them.
+    #[allow(unsafe_code)]
+    let outcome = unsafe { libc::madvise(first as *mut libc::c_void, length, libc::MADV_DONTNEED) };
+    if outcome == 0 { length } else { 0 }
+}
+
+/// The `[stack]` line of /proc/self/maps as `(start, end)`.
+fn stack_mapping(line: &str) -> Option<(usize, usize)> {
+    if !line.ends_with("[stack]") {
+        return None;
+    }
+    let (range, _) = line.split_once(' ')?;
+    let (start, end) = range.split_once('-')?;
+    Some((
+        usize::from_str_radix(start, 16).ok()?,
+        usize::from_str_radix(end, 16).ok()?,
+    ))
+}
+
+/// The whole pages of the stack mapping `start..end` more than a page
+/// below `frame`, as `(first, length)`; `None` when `frame` is not on that
+/// stack (another thread called) or nothing lies that far below it.
+fn stack_below(start: usize, end: usize, frame: usize) -> Option<(usize, usize)> {
+    if !(start..end).contains(&frame) {
+        return None;
+    }
+    let top = (frame / PAGE).checked_sub(1)? * PAGE;
+    let length = top.checked_sub(start).filter(|length| *length > 0)?;
+    Some((start, length))
 }
 
 /// What [`release`] hands back, as `(begin, end)` addresses: the start-up
@@ -234,6 +288,33 @@ mod tests {
         assert_eq!(whole_pages(0x1001, 0x2fff), None);
         assert_eq!(whole_pages(0x5000, 0x1000), None);
         assert_eq!(whole_pages(usize::MAX - 10, usize::MAX), None);
+    }
+
+    #[test]
+    fn only_the_main_stack_below_the_caller_is_released() {
+        let line =
+            "7ffc7a5e4000-7ffc7a605000 rw-p 00000000 00:00 0                          [stack]";
+        assert_eq!(
+            stack_mapping(line),
+            Some((0x7ffc_7a5e_4000, 0x7ffc_7a60_5000))
+        );
+        assert_eq!(
+            stack_mapping("7ffc7a5e4000-7ffc7a605000 rw-p 00000000 00:00 0"),
+            None
+        );
+        assert_eq!(
+            stack_mapping("zz-7ffc7a605000 rw-p 0 00:00 0 [stack]"),
+            None
+        );
+        // The frame's page and the one below it stay.
+        assert_eq!(
+            stack_below(0x10000, 0x40000, 0x30123),
+            Some((0x10000, 0x1f000))
+        );
+        assert_eq!(stack_below(0x10000, 0x40000, 0x11123), None);
+        // Another thread's frame: not this stack.
+        assert_eq!(stack_below(0x10000, 0x40000, 0x50000), None);
+        assert_eq!(stack_below(0x10000, 0x40000, 0x40000), None);
     }
 
     #[test]
