@@ -69,7 +69,18 @@ pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigErrors> {
 }
 
 /// Runs the TOML parser and serde, turning their first error into a located one.
+///
+/// A file that parses is read once, by serde alone. Only one that does not
+/// is read again with `serde_path_to_error`, which stops at the same first
+/// error and knows its key path: tracking the path wraps every value's
+/// deserialiser, which is most of the code a daemon runs while it reads its
+/// configuration (code that stays resident until the start releases it, see
+/// the daemon's `startup_code`), for errors that a valid file never has.
 fn parse(text: &str, locator: &Locator<'_>) -> Result<raw::RawConfig, ConfigError> {
+    use serde::Deserialize;
+    if let Ok(raw) = raw::RawConfig::deserialize(toml::Deserializer::new(text)) {
+        return Ok(raw);
+    }
     let deserializer = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let key = key_path(error.path());
