@@ -16,7 +16,7 @@ mod startup_code;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bgp::speaker::{SpeakerHandle, SpeakerOutputs};
 use config::{Config, Effect};
@@ -266,10 +266,12 @@ async fn restarted_with_routes(
 }
 
 /// Drops what only starting needed from memory: the start-up tier of code
-/// and the executable's read-only data (see [`startup_code`]), and the heap
-/// pages the start's allocations left free. Called after the configuration
-/// is read, before the speaker listens, and (through
-/// [`release_startup_code_soon`]) once the daemon is up and after reloads.
+/// and the code no tier lists, the executable's read-only data (see
+/// [`startup_code`]), and the heap pages the start's allocations left free.
+/// Called after the configuration is read, before the speaker listens,
+/// once the tasks started have had their first turn and a second later
+/// ([`release_startup_code_after_start`]), and after reloads
+/// ([`release_startup_code_soon`]).
 fn release_startup_code() {
     let started = Instant::now();
     let released = startup_code::release();
@@ -282,13 +284,39 @@ fn release_startup_code() {
     );
 }
 
-/// Releases the start-up code once what started (or reloaded) has settled:
-/// the tasks spawned at the start and the reply to a reload still run some
-/// of it for a moment.
+/// Releases the start-up code once a reload has settled: the reply to it
+/// still runs some of that code for a moment.
 fn release_startup_code_soon() {
-    tokio::spawn(async {
-        tokio::time::sleep(startup_code::settle()).await;
+    release_startup_code_later(startup_code::settle(), None);
+}
+
+/// Releases the start-up code as soon as the tasks spawned at the start
+/// have had their first turn, and again a second later for whatever ran
+/// some of it since (the kernel synchronizer's first dumps of a large
+/// table, say).
+///
+/// Peers connect the moment the speaker listens, and a route reflector's
+/// clients have exchanged their tables within milliseconds: released only
+/// a second after the start, the start's code was still resident when the
+/// sessions' own memory came in, and the sum was the daemon's peak.
+fn release_startup_code_after_start() {
+    let (first, second) = startup_code::settle_after_start();
+    release_startup_code_later(first, second);
+}
+
+/// Releases the start-up code after `first`, and again `second` after that.
+/// One task for the start and for reloads alike: the code that runs it is
+/// then the idle daemon's (it runs once the daemon is up), not code that
+/// only a reload runs, which lies in the start-up tier and would fault its
+/// pages back in the moment it returned from releasing them.
+fn release_startup_code_later(first: Duration, second: Option<Duration>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(first).await;
         release_startup_code();
+        if let Some(second) = second {
+            tokio::time::sleep(second).await;
+            release_startup_code();
+        }
     });
 }
 
@@ -448,10 +476,10 @@ async fn serve(
 
     let mut signals = signals::Signals::new(blocked_signals)
         .map_err(|error| format!("signalfd: cannot register with the runtime: {error}"))?;
-    // The tasks spawned above (the speaker's listeners, the API's and
-    // metrics' routers) still run start-up code for a moment: release once
-    // they are done rather than have them fault it back in.
-    release_startup_code_soon();
+    // The tasks spawned above (the speaker's owner and listeners, the API's
+    // and metrics' routers) still run start-up code on their first turn:
+    // released once they have had it, and again a second later.
+    release_startup_code_after_start();
     loop {
         let request = signals
             .next()

@@ -6,7 +6,8 @@
 //! tier of its own, between two marker functions, by
 //! `packaging/daemon.order` (see `scripts/symbol-order`). While the daemon
 //! starts (once it has read its configuration, and again before its
-//! speaker listens) and once it is up, [`release`] tells the kernel the
+//! speaker listens), once the tasks it started have had their first turn,
+//! and a second later, [`release`] tells the kernel the
 //! process no longer needs those pages (`madvise(MADV_DONTNEED)`): they
 //! leave its resident set, as a
 //! kernel frees its `__init` sections after boot. The pages are clean and
@@ -14,7 +15,9 @@
 //! reload parses the configuration again) the page faults back in from the
 //! executable, and [`release`] runs again after a reload. The executable's
 //! read-only data (its strings, tables and unwinding data) is released the
-//! same way, in every build.
+//! same way, in every build; with the tiers, so is the code past the
+//! start-up tier, which no tier lists (what of it runs at all runs while
+//! starting; see [`releasable_ranges`]).
 //!
 //! The markers and the code's release are compiled only with `--cfg
 //! podroute_code_tiers`, which `scripts/build-static` passes together with
@@ -43,12 +46,19 @@ pub extern "C" fn podroute_startup_code_end() -> u32 {
     std::hint::black_box(0x454e_4421)
 }
 
-/// How long after the start the start-up code is released by default: its
-/// last users, tasks spawned at the start (the speaker's listeners, the
-/// API's and metrics' routers), finish within milliseconds.
-const SETTLE: Duration = Duration::from_secs(1);
+/// How long after the tasks spawned at the start the start-up code is first
+/// released: time for their first turn (the speaker's owner and listeners,
+/// the API's and metrics' routers), which takes them well under a
+/// millisecond once a worker picks them up.
+const FIRST_TURN: Duration = Duration::from_millis(1);
 
-/// Environment variable that sets the delay in milliseconds instead.
+/// How long after the first release it is released again, and after a
+/// reload: what ran some start-up code since (the kernel synchronizer's
+/// first dumps of a large table, a reload's reply) has finished by then.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// Environment variable that sets the delay in milliseconds instead, and
+/// makes the start's release a single one.
 /// `scripts/symbol-order` sets it so that, under valgrind, the release
 /// comes after the moment it records as the end of the start: the code
 /// that carries out the release (and runs again after every reload) then
@@ -56,16 +66,28 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// at once fault back in.
 pub const SETTLE_VARIABLE: &str = "PODROUTE_STARTUP_RELEASE_DELAY_MS";
 
-/// The delay before [`release`] at start: [`SETTLE_VARIABLE`] when it holds
-/// a number of milliseconds, else one second.
+/// The delay of the release after a reload: [`SETTLE_VARIABLE`] when it
+/// holds a number of milliseconds, else [`SETTLE`].
 pub fn settle() -> Duration {
-    settle_from(std::env::var(SETTLE_VARIABLE).ok().as_deref())
+    delay_from(std::env::var(SETTLE_VARIABLE).ok().as_deref()).unwrap_or(SETTLE)
 }
 
-fn settle_from(value: Option<&str>) -> Duration {
+/// The delays of the releases once the daemon is up: the first, and the
+/// second after it. [`FIRST_TURN`] then [`SETTLE`], or the single delay
+/// that [`SETTLE_VARIABLE`] holds in milliseconds.
+pub fn settle_after_start() -> (Duration, Option<Duration>) {
+    after_start(delay_from(std::env::var(SETTLE_VARIABLE).ok().as_deref()))
+}
+
+fn after_start(delay: Option<Duration>) -> (Duration, Option<Duration>) {
+    delay.map_or((FIRST_TURN, Some(SETTLE)), |delay| (delay, None))
+}
+
+/// The delay in milliseconds that `value` holds, if it is a number.
+fn delay_from(value: Option<&str>) -> Option<Duration> {
     value
         .and_then(|text| text.trim().parse::<u64>().ok())
-        .map_or(SETTLE, Duration::from_millis)
+        .map(Duration::from_millis)
 }
 
 /// Called first by every [`release`] and otherwise empty:
@@ -125,7 +147,7 @@ pub fn release() -> usize {
 /// more. Returns how many bytes it asked the kernel to drop.
 #[inline(never)]
 fn release_main_stack_below_caller() -> usize {
-    // The releases a second after the start and after reloads run on the
+    // The releases once the daemon is up and after reloads run on the
     // runtime's workers, whose stacks are not `[stack]`: they need not read
     // the maps at all.
     // SAFETY: getpid and gettid take nothing and only return ids.
@@ -181,34 +203,53 @@ fn stack_below(start: usize, end: usize, frame: usize) -> Option<(usize, usize)>
     Some((start, length))
 }
 
-/// What [`release`] hands back, as `(begin, end)` addresses: the start-up
-/// tier of code (with `--cfg podroute_code_tiers`) and the executable's
-/// read-only segments. Read-only data has no tiers (most of it is nameless
-/// constants the linker cannot order): strings, tables and unwinding data
-/// that the start read in, among them the command line's help and the
-/// configuration's error messages. Dropped whole, only what the running
-/// daemon reads comes back.
+/// What [`release`] hands back, as `(begin, end)` addresses: the
+/// executable's read-only segments and (with `--cfg podroute_code_tiers`)
+/// its code from the start-up tier to the end of the executable segment.
+/// Read-only data has no tiers (most of it is nameless constants the linker
+/// cannot order): strings, tables and unwinding data that the start read
+/// in, among them the command line's help and the configuration's error
+/// messages. Dropped whole, only what the running daemon reads comes back.
 fn releasable_ranges() -> Vec<(usize, usize)> {
-    let ranges = read_only_segments();
+    let segments = loadable_segments();
+    let ranges = read_only_segments(&segments);
     #[cfg(podroute_code_tiers)]
     let ranges = {
         let mut ranges = ranges;
-        ranges.push((
-            podroute_startup_code_begin as *const () as usize,
-            podroute_startup_code_end as *const () as usize,
-        ));
+        let begin = podroute_startup_code_begin as *const () as usize;
+        let end = podroute_startup_code_end as *const () as usize;
+        ranges.push((begin, end_of_code(&segments, begin, end)));
         ranges
     };
     ranges
 }
 
+/// Where the code to release ends: the end of the executable segment that
+/// holds the start-up tier (`begin..end`), else `end`.
+///
+/// Past the tier lies the code no tier lists, which none of the runs
+/// `scripts/symbol-order` recorded executed. What of it a daemon does run,
+/// it runs while starting: the C library's own start (reading
+/// `/proc/self/maps` for the main thread's stack, the resolver's set-up,
+/// the loader's), and the variants of its string functions that this CPU
+/// selects where valgrind's selected others. Kept, those few pages held
+/// five 64 KiB windows of fault-around resident (0.27 MiB) for the
+/// daemon's life; should any of it run again, it faults back in.
+#[cfg_attr(not(podroute_code_tiers), allow(dead_code))]
+fn end_of_code(segments: &[(u32, usize, usize)], begin: usize, end: usize) -> usize {
+    segments
+        .iter()
+        .find(|(flags, first, last)| flags & PF_X != 0 && (*first..*last).contains(&begin))
+        .map_or(end, |(_, _, last)| (*last).max(end))
+}
+
 /// The executable's loadable segments that are neither writable nor
 /// executable.
-fn read_only_segments() -> Vec<(usize, usize)> {
-    loadable_segments()
-        .into_iter()
+fn read_only_segments(segments: &[(u32, usize, usize)]) -> Vec<(usize, usize)> {
+    segments
+        .iter()
         .filter(|(flags, _, _)| flags & (PF_W | PF_X) == 0)
-        .map(|(_, begin, end)| (begin, end))
+        .map(|(_, begin, end)| (*begin, *end))
         .collect()
 }
 
@@ -283,11 +324,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_release_waits_a_second_unless_told_otherwise() {
-        assert_eq!(settle_from(None), Duration::from_secs(1));
-        assert_eq!(settle_from(Some("8000")), Duration::from_secs(8));
-        assert_eq!(settle_from(Some(" 250 ")), Duration::from_millis(250));
-        assert_eq!(settle_from(Some("soon")), Duration::from_secs(1));
+    fn the_start_is_released_at_once_and_a_second_later_unless_told_otherwise() {
+        let default = (Duration::from_millis(1), Some(Duration::from_secs(1)));
+        assert_eq!(after_start(delay_from(None)), default);
+        assert_eq!(after_start(delay_from(Some("soon"))), default);
+        assert_eq!(
+            after_start(delay_from(Some("8000"))),
+            (Duration::from_secs(8), None)
+        );
+        assert_eq!(delay_from(Some(" 250 ")), Some(Duration::from_millis(250)));
+        assert_eq!(delay_from(Some("soon")), None);
     }
 
     #[test]
@@ -329,7 +375,7 @@ mod tests {
     #[test]
     fn the_read_only_data_is_released_and_still_reads_the_same() {
         static TABLE: [u8; 3 * PAGE] = [0x5a; 3 * PAGE];
-        let segments = read_only_segments();
+        let segments = read_only_segments(&loadable_segments());
         let address = TABLE.as_ptr() as usize;
         assert!(
             segments
@@ -344,5 +390,46 @@ mod tests {
             .map(|byte| u64::from(*byte))
             .sum();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn the_code_released_reaches_the_end_of_its_executable_segment() {
+        // Read-only data, code, writable data, as a linker lays them out.
+        let segments = [
+            (4, 0x0, 0x1000),
+            (4 | PF_X, 0x1000, 0x9000),
+            (4 | PF_W, 0x9000, 0xa000),
+        ];
+        assert_eq!(end_of_code(&segments, 0x2000, 0x3000), 0x9000);
+        // Markers outside every executable segment: only the tier.
+        assert_eq!(end_of_code(&segments, 0x9100, 0x9800), 0x9800);
+        assert_eq!(end_of_code(&[], 0x2000, 0x3000), 0x3000);
+    }
+
+    #[inline(never)]
+    fn code_to_drop(value: u64) -> u64 {
+        std::hint::black_box(value).rotate_left(7) ^ 0x5a5a
+    }
+
+    #[test]
+    fn dropped_code_faults_back_in_and_runs() {
+        let expected = code_to_drop(41);
+        let function = code_to_drop as *const () as usize;
+        let segments = loadable_segments();
+        let end = end_of_code(&segments, function, function);
+        assert!(
+            end > function,
+            "a function lies in an executable segment: {segments:x?}"
+        );
+        let Some((start, length)) = whole_pages(function / PAGE * PAGE, end) else {
+            panic!("no whole page from {function:#x} to {end:#x}");
+        };
+        // SAFETY: whole pages of this test executable's own code, clean and
+        // file-backed: dropped, they fault back in from the file.
+        #[allow(unsafe_code)]
+        let outcome =
+            unsafe { libc::madvise(start as *mut libc::c_void, length, libc::MADV_DONTNEED) };
+        assert_eq!(outcome, 0);
+        assert_eq!(code_to_drop(41), expected);
     }
 }
