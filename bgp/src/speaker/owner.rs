@@ -300,7 +300,7 @@ impl Owner {
                     held = self.drain_connection_events(&mut inboxes.connection_events);
                     if held.is_none() {
                         if self.routing.lost_session_pending() {
-                            (_, held) = self.gather(&mut inboxes.connection_events).await;
+                            held = self.gather_loss(&mut inboxes.connection_events).await;
                         } else if self.routing.settling() {
                             held = self.gather_event(&mut inboxes.connection_events).await;
                         }
@@ -379,18 +379,42 @@ impl Owner {
         events: &mut mpsc::Receiver<ConnectionEvent>,
     ) -> Option<ConnectionEvent> {
         let (changes, held) = self.gather(events).await;
-        if (1..=KERNEL_FIRST_CHANGES).contains(&changes) {
-            let sent = self.fib_batches_sent;
-            if let Some(applied) = self.outputs.fib_applied.as_mut() {
-                let _ = tokio::time::timeout(
-                    KERNEL_FIRST,
-                    applied.wait_for(|applied| *applied >= sent),
-                )
-                .await;
-            }
-        }
+        self.kernel_first(changes).await;
         self.routing.settle();
         held
+    }
+
+    /// A lost session's withdrawals wait for further losses
+    /// ([`Owner::gather`]); the forwarding changes of the losses taken in
+    /// meanwhile go to the kernel too, and when all of them are few (one
+    /// neighbor's prefixes, not fifty flapping clients') the kernel is
+    /// given up to [`KERNEL_FIRST`] to have carried them out before the
+    /// withdrawals leave, as for an UPDATE's ([`Owner::gather_event`]):
+    /// writing the withdrawals to every other neighbor on both workers
+    /// delayed a cut session's kernel change by one to four milliseconds.
+    async fn gather_loss(
+        &mut self,
+        events: &mut mpsc::Receiver<ConnectionEvent>,
+    ) -> Option<ConnectionEvent> {
+        let (changes, held) = self.gather(events).await;
+        let changes = changes + self.send_fib_changes();
+        self.kernel_first(changes).await;
+        held
+    }
+
+    /// Waits up to [`KERNEL_FIRST`] for the kernel task to have carried
+    /// out every batch sent so far, when the `changes` just sent are
+    /// between 1 and [`KERNEL_FIRST_CHANGES`].
+    async fn kernel_first(&mut self, changes: usize) {
+        if !(1..=KERNEL_FIRST_CHANGES).contains(&changes) {
+            return;
+        }
+        let sent = self.fib_batches_sent;
+        if let Some(applied) = self.outputs.fib_applied.as_mut() {
+            let _ =
+                tokio::time::timeout(KERNEL_FIRST, applied.wait_for(|applied| *applied >= sent))
+                    .await;
+        }
     }
 
     /// Ends the selection deferral of a restart (RFC 4724 §4.1) once every
