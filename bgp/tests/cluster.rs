@@ -22,21 +22,11 @@ use std::time::Duration;
 use bgp::rib::{PrefixView, RouteFilter};
 use bgp::speaker::{NeighborSettings, SpeakerHandle};
 use ipnetwork::IpNetwork;
-use loopback::{config, loopback, router_id, spawn};
+use loopback::{block, config, loopback, reflection_neighbor, router_id, spawn};
 
 const REFLECTORS: [u8; 2] = [101, 102];
 const CLIENTS: [u8; 4] = [111, 112, 113, 114];
 const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 1);
-
-fn block(client: u8) -> IpNetwork {
-    format!("198.19.{client}.0/24").parse().unwrap()
-}
-
-fn neighbor(local: u8, remote: u8, port: u16, passive: bool, client: bool) -> NeighborSettings {
-    let mut settings = loopback::neighbor(local, remote, port, passive);
-    settings.route_reflector_client = client;
-    settings
-}
 
 fn start(
     local: u8,
@@ -56,7 +46,7 @@ fn start(
 fn reflector(local: u8, port: u16) -> SpeakerHandle {
     let clients = CLIENTS
         .iter()
-        .map(|client| neighbor(local, *client, port, true, true))
+        .map(|client| reflection_neighbor(local, *client, port, true, true))
         .collect();
     start(local, port, clients, vec![], true)
 }
@@ -64,7 +54,7 @@ fn reflector(local: u8, port: u16) -> SpeakerHandle {
 fn client(local: u8, port: u16) -> SpeakerHandle {
     let reflectors = REFLECTORS
         .iter()
-        .map(|reflector| neighbor(local, *reflector, port, false, false))
+        .map(|reflector| reflection_neighbor(local, *reflector, port, false, false))
         .collect();
     start(local, port, reflectors, vec![block(local)], false)
 }

@@ -23,24 +23,14 @@ mod loopback;
 use std::time::Duration;
 
 use bgp::rib::{FibUpdate, RouteFilter};
-use bgp::speaker::{self, NeighborSettings, SpeakerHandle, SpeakerOutputs};
+use bgp::speaker::{self, SpeakerHandle, SpeakerOutputs};
 use ipnetwork::IpNetwork;
-use loopback::{config, spawn};
+use loopback::{block, config, reflection_neighbor, spawn};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const REFLECTOR: u8 = 121;
 const CUT: u8 = 122;
 const WATCHER: u8 = 123;
-
-fn block(client: u8) -> IpNetwork {
-    format!("198.19.{client}.0/24").parse().unwrap()
-}
-
-fn neighbor(local: u8, remote: u8, port: u16, passive: bool, client: bool) -> NeighborSettings {
-    let mut settings = loopback::neighbor(local, remote, port, passive);
-    settings.route_reflector_client = client;
-    settings
-}
 
 async fn holds(handle: &SpeakerHandle, prefix: IpNetwork) -> bool {
     handle
@@ -80,8 +70,8 @@ async fn a_cut_session_reaches_the_kernel_before_the_other_clients() {
         REFLECTOR,
         0,
         vec![
-            neighbor(REFLECTOR, CUT, 179, true, true),
-            neighbor(REFLECTOR, WATCHER, 179, true, true),
+            reflection_neighbor(REFLECTOR, CUT, 179, true, true),
+            reflection_neighbor(REFLECTOR, WATCHER, 179, true, true),
         ],
     );
     settings.rib.cluster_id = Some(loopback::router_id(REFLECTOR));
@@ -96,13 +86,17 @@ async fn a_cut_session_reaches_the_kernel_before_the_other_clients() {
     .unwrap();
     let port = reflector.listening()[0].port();
 
-    let mut cut_settings = config(CUT, 0, vec![neighbor(CUT, REFLECTOR, port, false, false)]);
+    let mut cut_settings = config(
+        CUT,
+        0,
+        vec![reflection_neighbor(CUT, REFLECTOR, port, false, false)],
+    );
     cut_settings.originate = vec![block(CUT)];
     let cut = spawn(cut_settings);
     let watcher = spawn(config(
         WATCHER,
         0,
-        vec![neighbor(WATCHER, REFLECTOR, port, false, false)],
+        vec![reflection_neighbor(WATCHER, REFLECTOR, port, false, false)],
     ));
 
     wait_until("the watcher learning the block", &watcher, block(CUT), true).await;

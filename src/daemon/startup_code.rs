@@ -114,9 +114,10 @@ fn whole_pages(begin: usize, end: usize) -> Option<(usize, usize)> {
     Some((first, length))
 }
 
-/// Releases the start-up tier's pages, the executable's read-only data and,
-/// on the main thread, its stack below the caller from the process's
-/// resident set; returns how many bytes it asked the kernel to drop.
+/// Releases the start-up tier's pages and the code past it
+/// ([`releasable_ranges`]), the executable's read-only data and, on the
+/// main thread, its stack below the caller from the process's resident
+/// set; returns how many bytes it asked the kernel to drop.
 pub fn release() -> usize {
     #[cfg(podroute_code_tiers)]
     podroute_release_point();

@@ -20,6 +20,7 @@ use bgp::speaker::transport::TransportSettings;
 use bgp::speaker::{
     self, NeighborRouting, NeighborSettings, NeighborStatus, SpeakerConfig, SpeakerHandle,
 };
+use ipnetwork::IpNetwork;
 
 /// Every test speaker's AS: the sessions are iBGP.
 pub const ASN: u32 = 64512;
@@ -59,6 +60,25 @@ pub fn neighbor(local: u8, remote: u8, port: u16, passive: bool) -> NeighborSett
         description: None,
         shutdown: false,
     }
+}
+
+/// [`neighbor`], and a route reflector's client (RFC 4456) when `client`.
+pub fn reflection_neighbor(
+    local: u8,
+    remote: u8,
+    port: u16,
+    passive: bool,
+    client: bool,
+) -> NeighborSettings {
+    let mut settings = neighbor(local, remote, port, passive);
+    settings.route_reflector_client = client;
+    settings
+}
+
+/// The pod block 198.19.`client`.0/24 that the test speaker at
+/// 127.0.0.`client` originates.
+pub fn block(client: u8) -> IpNetwork {
+    IpNetwork::V4(ipnetwork::Ipv4Network::new(Ipv4Addr::new(198, 19, client, 0), 24).unwrap())
 }
 
 /// A speaker at 127.0.0.`local` listening on `port` (0: any), with these
